@@ -1,0 +1,129 @@
+//! `awsmask`: find AWS identifiers in text on stdin or in files.
+
+mod scan;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keep AWS identifiers out of text sent to large language models.
+///
+/// awsmask finds AWS identifiers (instance and VPC ids, ARNs, account ids, access keys, bucket
+/// names, endpoints, private IPs, ...) in text, such as AWS CLI output, CloudTrail events,
+/// Terraform plans and logs.
+#[derive(Parser, Debug)]
+#[command(name = "awsmask", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Report the AWS identifiers in files or stdin (exit 0: none found, 1: found, 2: error).
+    ///
+    /// Reads the FILEs in order as one stream (or stdin when none is given) in bounded memory.
+    /// Invalid UTF-8 does not stop a scan. Values are redacted unless --show-values is given.
+    Scan(scan::ScanArgs),
+    /// List the kinds of identifiers awsmask knows.
+    Kinds(KindsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct KindsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = KindsFormat::Text)]
+    format: KindsFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum KindsFormat {
+    /// An aligned table: name, tag, default, description.
+    Text,
+    /// One JSON object per kind.
+    Jsonl,
+}
+
+/// Exit codes, like grep's.
+pub(crate) mod exit {
+    pub(crate) const NONE_FOUND: u8 = 0;
+    pub(crate) const FOUND: u8 = 1;
+    pub(crate) const ERROR: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Kinds(args) => kinds(&args).map(|()| exit::NONE_FOUND),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(exit::NONE_FOUND);
+            }
+            #[expect(clippy::print_stderr, reason = "the CLI reports its errors on stderr")]
+            {
+                eprintln!("awsmask: error: {err:#}");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// A closed stdout (`awsmask scan | head`) ends the program quietly.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn kinds(args: &KindsArgs) -> anyhow::Result<()> {
+    let det = awsmask::Detector::new();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        KindsFormat::Text => {
+            let w = det
+                .kinds()
+                .iter()
+                .map(|k| k.name().len())
+                .max()
+                .unwrap_or(0);
+            let t = det.kinds().iter().map(|k| k.tag().len()).max().unwrap_or(0);
+            writeln!(
+                out,
+                "{:w$}  {:t$}  {:7}  DESCRIPTION",
+                "NAME", "TAG", "DEFAULT"
+            )?;
+            for k in det.kinds() {
+                let on = if k.default_on() { "on" } else { "off" };
+                writeln!(
+                    out,
+                    "{:w$}  {:t$}  {:7}  {}",
+                    k.name(),
+                    k.tag(),
+                    on,
+                    k.about()
+                )?;
+            }
+        }
+        KindsFormat::Jsonl => {
+            for k in det.kinds() {
+                writeln!(
+                    out,
+                    "{{\"name\":{},\"tag\":{},\"default\":{},\"description\":{}}}",
+                    scan::json_str(k.name().as_bytes()),
+                    scan::json_str(k.tag().as_bytes()),
+                    k.default_on(),
+                    scan::json_str(k.about().as_bytes())
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

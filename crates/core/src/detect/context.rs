@@ -1,0 +1,463 @@
+//! User-chosen names and context-bound ids: found after a key, flag or phrase that names them
+//! (LABELING rule 2), such as `"bucketName": "…"`, `--function-name …`, `DDB_TABLE=…` or
+//! "EKS cluster …".
+
+use super::Sink;
+use super::bytes::{is_typographic_quote, is_word, run};
+use super::hosts::bucket_at;
+use crate::catalogue::K;
+
+/// How a context introduces its value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// A key: JSON/YAML/HCL/INI/.env (`key: v`, `key = "v"`, `KEY=v`).
+    Key,
+    /// A command-line flag: `--flag v` or `--flag=v`.
+    Flag,
+    /// A phrase in prose: `EKS cluster v`; the value must look like an identifier.
+    Prose,
+    /// A key whose value is an object with a `name`: `"cluster": {"name": "v"`.
+    ObjectName,
+}
+
+/// One context: its phrase, the kind it introduces and how.
+pub(crate) struct Context {
+    pub(crate) phrase: &'static str,
+    pub(crate) kind: K,
+    pub(crate) mode: Mode,
+}
+
+const fn c(phrase: &'static str, kind: K, mode: Mode) -> Context {
+    Context { phrase, kind, mode }
+}
+
+/// All contexts; matched ASCII case-insensitively, leftmost-longest.
+pub(crate) static CONTEXTS: &[Context] = &[
+    // S3 buckets
+    c("bucket", K::S3Bucket, Mode::Key),
+    c("bucketname", K::S3Bucket, Mode::Key),
+    c("bucket_name", K::S3Bucket, Mode::Key),
+    c("bucket-name", K::S3Bucket, Mode::Key),
+    c("s3bucket", K::S3Bucket, Mode::Key),
+    c("--bucket", K::S3Bucket, Mode::Flag),
+    c("s3 bucket", K::S3Bucket, Mode::Prose),
+    c("bucket", K::S3Bucket, Mode::Prose),
+    // Lambda functions
+    c("functionname", K::LambdaFunction, Mode::Key),
+    c("function_name", K::LambdaFunction, Mode::Key),
+    c("--function-name", K::LambdaFunction, Mode::Flag),
+    c("lambda", K::LambdaFunction, Mode::Prose),
+    c("lambda function", K::LambdaFunction, Mode::Prose),
+    c("lambda-funktion", K::LambdaFunction, Mode::Prose),
+    c("rotated by", K::LambdaFunction, Mode::Prose),
+    // DynamoDB tables
+    c("tablename", K::DynamodbTable, Mode::Key),
+    c("table_name", K::DynamodbTable, Mode::Key),
+    c("dynamodb_table", K::DynamodbTable, Mode::Key),
+    c("ddb_table", K::DynamodbTable, Mode::Key),
+    c("table", K::DynamodbTable, Mode::Key),
+    c("--table-name", K::DynamodbTable, Mode::Flag),
+    c("table", K::DynamodbTable, Mode::Prose),
+    c("dynamodb table", K::DynamodbTable, Mode::Prose),
+    c("tabelle", K::DynamodbTable, Mode::Prose),
+    // ECS clusters
+    c("--cluster", K::EcsCluster, Mode::Flag),
+    c("ecs cluster", K::EcsCluster, Mode::Prose),
+    c("ecs_cluster", K::EcsCluster, Mode::Key),
+    c("ecs_cluster_name", K::EcsCluster, Mode::Key),
+    c("cluster", K::EcsCluster, Mode::Key),
+    // EKS clusters
+    c("cluster_name", K::EksCluster, Mode::Key),
+    c("cluster-name", K::EksCluster, Mode::Key),
+    c("clustername", K::EksCluster, Mode::Key),
+    c("eks_cluster_name", K::EksCluster, Mode::Key),
+    c("--cluster-name", K::EksCluster, Mode::Flag),
+    c("update-kubeconfig --name", K::EksCluster, Mode::Flag),
+    c("describe-cluster --name", K::EksCluster, Mode::Flag),
+    c("eks cluster", K::EksCluster, Mode::Prose),
+    c("cluster", K::EksCluster, Mode::ObjectName),
+    c("eksクラスター", K::EksCluster, Mode::Prose),
+    c("s3桶", K::S3Bucket, Mode::Prose),
+    c("s3 버킷", K::S3Bucket, Mode::Prose),
+    c("버킷 이름은", K::S3Bucket, Mode::Prose),
+    c("s3バケット", K::S3Bucket, Mode::Prose),
+    c("deploymentbucket", K::S3Bucket, Mode::ObjectName),
+    // log groups
+    c("loggroupname", K::LogGroup, Mode::Key),
+    c("log_group", K::LogGroup, Mode::Key),
+    c("log_group_name", K::LogGroup, Mode::Key),
+    c("loggroup", K::LogGroup, Mode::Key),
+    c("--log-group-name", K::LogGroup, Mode::Flag),
+    c("log group", K::LogGroup, Mode::Prose),
+    c("streaming logs to", K::LogGroup, Mode::Prose),
+    // API Gateway ids
+    c("restapiid", K::ApiGatewayId, Mode::Key),
+    c("apiid", K::ApiGatewayId, Mode::Key),
+    c("api_id", K::ApiGatewayId, Mode::Key),
+    c("rest_api_id", K::ApiGatewayId, Mode::Key),
+    c("--rest-api-id", K::ApiGatewayId, Mode::Flag),
+    c("--api-id", K::ApiGatewayId, Mode::Flag),
+    c("id", K::ApiGatewayId, Mode::Key),
+    c("id", K::CanonicalUserId, Mode::Key),
+    c("api gateway", K::ApiGatewayId, Mode::Prose),
+    // credentials
+    c("aws_secret_access_key", K::SecretAccessKey, Mode::Key),
+    c("secretaccesskey", K::SecretAccessKey, Mode::Key),
+    c("secret_access_key", K::SecretAccessKey, Mode::Key),
+    c("aws_secret_key", K::SecretAccessKey, Mode::Key),
+    c("secret_key", K::SecretAccessKey, Mode::Key),
+    c("secretkey", K::SecretAccessKey, Mode::Key),
+    c("secret access key", K::SecretAccessKey, Mode::Prose),
+    c("aws_session_token", K::SessionToken, Mode::Key),
+    c("sessiontoken", K::SessionToken, Mode::Key),
+    c("session_token", K::SessionToken, Mode::Key),
+    c("aws_security_token", K::SessionToken, Mode::Key),
+    c("security_token", K::SessionToken, Mode::Key),
+    c("x-amz-security-token", K::SessionToken, Mode::Key),
+    // S3 canonical user ids
+    c("canonicaluserid", K::CanonicalUserId, Mode::Key),
+    c("canonical_user_id", K::CanonicalUserId, Mode::Key),
+    c("canonicaluser", K::CanonicalUserId, Mode::Key),
+    c("owner_id", K::CanonicalUserId, Mode::Key),
+];
+
+/// The distinct phrases of `CONTEXTS` and, for each, the contexts that use it.
+pub(crate) fn phrases() -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut phrases: Vec<String> = Vec::new();
+    let mut uses: Vec<Vec<usize>> = Vec::new();
+    for (i, c) in CONTEXTS.iter().enumerate() {
+        let p = c.phrase.to_ascii_lowercase();
+        if let Some(k) = phrases.iter().position(|x| *x == p) {
+            uses[k].push(i)
+        } else {
+            phrases.push(p);
+            uses.push(vec![i]);
+        }
+    }
+    (phrases, uses)
+}
+
+/// Handles a context phrase found at `[s, e)`; `uses` are the contexts that share it.
+pub(crate) fn context_at(h: &[u8], s: usize, e: usize, uses: &[usize], sink: &mut Sink) {
+    for &u in uses {
+        let ctx = &CONTEXTS[u];
+        if let Some((v, end)) = context_value(h, s, e, ctx) {
+            sink.push(v, end, ctx.kind);
+            return;
+        }
+    }
+}
+
+fn context_value(h: &[u8], s: usize, e: usize, ctx: &Context) -> Option<(usize, usize)> {
+    // the phrase must stand alone on its left (`_`, `.`, `/` and quotes may precede a key)
+    if s > 0 {
+        let p = h[s - 1];
+        let ok = match ctx.mode {
+            Mode::Key | Mode::ObjectName => !p.is_ascii_alphanumeric(),
+            Mode::Flag | Mode::Prose => !is_word(p) && (ctx.mode == Mode::Flag || p != b'-'),
+        };
+        if !ok {
+            return None;
+        }
+        // `aws lambda get-function`: the CLI's service name, not a phrase about a resource
+        if ctx.mode == Mode::Prose && super::bytes::ends_with_ci(h, s, b"aws ") {
+            return None;
+        }
+    }
+    // ... and on its right, unless it ends in a non-ASCII word (`S3桶name`)
+    let glued = h[e - 1] >= 0x80;
+    if !glued && h.get(e).is_some_and(|&b| is_word(b) || b == b'-') {
+        return None;
+    }
+    let v = if ctx.mode == Mode::ObjectName {
+        object_name_start(h, e)?
+    } else if glued && h.get(e).is_some_and(u8::is_ascii_alphanumeric) {
+        e
+    } else {
+        value_start(h, e, ctx.mode)?
+    };
+    let mode = if ctx.mode == Mode::ObjectName {
+        Mode::Key
+    } else {
+        ctx.mode
+    };
+    let end = value_end(h, v, ctx.kind, mode)?;
+    if ctx.kind == K::CanonicalUserId && ctx.phrase == "id" {
+        // `"Owner": {"DisplayName": "...", "ID": "..."}`: only an owner's id
+        let window = &h[s.saturating_sub(120)..s];
+        if !window.windows(5).any(|w| w.eq_ignore_ascii_case(b"owner")) {
+            return None;
+        }
+    }
+    Some((v, end))
+}
+
+/// After a key such as `"cluster"`: `: {` and then a `"name"` key; returns where its value
+/// starts.
+fn object_name_start(h: &[u8], e: usize) -> Option<usize> {
+    let limit = h.len().min(e + 64);
+    let mut i = e;
+    let mut brace = false;
+    let mut colon = false;
+    while i < limit {
+        match h[i] {
+            b'"' | b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'\\' if matches!(h.get(i + 1), Some(b'"' | b'n' | b't' | b'r')) => i += 2,
+            b':' if !colon => {
+                colon = true;
+                i += 1;
+            }
+            b'{' if colon && !brace => {
+                brace = true;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    if !colon || !super::bytes::starts_with_ci(h, i, b"name") {
+        return None;
+    }
+    let _ = brace;
+    value_start(h, i + 4, Mode::Key)
+}
+
+/// Skips the separator between a context and its value.
+fn value_start(h: &[u8], mut i: usize, mode: Mode) -> Option<usize> {
+    let limit = h.len().min(i + 32);
+    let mut assign = false;
+    let mut space = false;
+    let mut quotes = 0;
+    while i < limit {
+        match h[i] {
+            b'"' | b'\'' | b'`' => {
+                quotes += 1;
+                i += 1;
+            }
+            b'\\' if h.get(i + 1) == Some(&b'"') => {
+                quotes += 1;
+                i += 2;
+            }
+            b':' | b'=' => {
+                if assign || mode == Mode::Prose && h[i] == b'=' {
+                    return None;
+                }
+                assign = true;
+                i += 1;
+            }
+            b' ' | b'\t' => {
+                space = true;
+                i += 1;
+            }
+            b'*' | b'(' | b'[' | b'<' if mode == Mode::Prose => i += 1,
+            b'[' if mode == Mode::Key => i += 1,
+            b'\n' if mode != Mode::Prose && (assign || mode == Mode::Flag) => {
+                // YAML: `key:\n    Value: v` (CloudFormation outputs) or `- --flag\n  - v`
+                space = true;
+                i += 1;
+                while i < limit && (h[i] == b' ' || h[i] == b'\t') {
+                    i += 1;
+                }
+                if h[i..].starts_with(b"- ") {
+                    i += 2;
+                } else if h[i..].starts_with(b"Value: ") && mode == Mode::Key {
+                    i += 7;
+                } else {
+                    return None;
+                }
+            }
+            0xE2 | 0xE3
+                if mode == Mode::Prose
+                    && i + 3 <= h.len()
+                    && is_typographic_quote(&h[i..i + 3]) =>
+            {
+                i += 3;
+            }
+            _ => break,
+        }
+    }
+    let ok = match mode {
+        Mode::Key | Mode::ObjectName => assign,
+        Mode::Flag => assign || space,
+        Mode::Prose => space || assign || quotes > 0,
+    };
+    (ok && i < h.len()).then_some(i)
+}
+
+/// Parses the value of `kind` at `v`; returns its end.
+fn value_end(h: &[u8], v: usize, kind: K, mode: Mode) -> Option<usize> {
+    let end = match kind {
+        K::S3Bucket => bucket_at(h, v)?,
+        K::LambdaFunction | K::EcsCluster | K::EksCluster | K::DynamodbTable => {
+            let dots = kind == K::DynamodbTable;
+            if !h[v].is_ascii_alphanumeric() {
+                return None;
+            }
+            let n = run(h, v, 256, |c| {
+                c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || (dots && c == b'.')
+            });
+            let mut end = v + n;
+            while end > v && matches!(h[end - 1], b'.' | b'-') {
+                end -= 1;
+            }
+            end
+        }
+        K::LogGroup => {
+            let mut i = v;
+            let limit = h.len().min(v + 512);
+            while i < limit {
+                let c = h[i];
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'/' | b'.' | b'#') {
+                    i += 1;
+                } else if c == b'\\' && h.get(i + 1) == Some(&b'/') {
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            while i > v && matches!(h[i - 1], b'.' | b'-') {
+                i -= 1;
+            }
+            i
+        }
+        K::SecretAccessKey | K::SessionToken => {
+            let secret = kind == K::SecretAccessKey;
+            let mut i = v;
+            let mut chars = 0;
+            let limit = h.len().min(v + 4096);
+            while i < limit {
+                let c = h[i];
+                if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || (!secret && c == b'=') {
+                    i += 1;
+                } else if c == b'\\' && h.get(i + 1) == Some(&b'/') {
+                    i += 2;
+                } else {
+                    break;
+                }
+                chars += 1;
+            }
+            if secret {
+                if chars != 40 || h.get(i).is_some_and(|&c| c == b'=') {
+                    return None;
+                }
+            } else if chars < 40 {
+                return None;
+            }
+            let value = &h[v..i];
+            if !value.iter().any(u8::is_ascii_digit)
+                || !value.iter().any(u8::is_ascii_uppercase)
+                || !value.iter().any(u8::is_ascii_lowercase)
+            {
+                return None;
+            }
+            i
+        }
+        K::ApiGatewayId => {
+            let n = run(h, v, 11, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            let id = &h[v..v + n];
+            if n != 10
+                || !id.iter().any(u8::is_ascii_digit)
+                || !id.iter().any(u8::is_ascii_lowercase)
+            {
+                return None;
+            }
+            v + n
+        }
+        K::CanonicalUserId => {
+            let n = run(h, v, 65, |c| {
+                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+            });
+            if n != 64 {
+                return None;
+            }
+            v + n
+        }
+        _ => return None,
+    };
+    if end == v {
+        return None;
+    }
+    // the value must end where the name ends
+    if h.get(end).is_some_and(|&b| is_word(b)) {
+        return None;
+    }
+    let value = &h[v..end];
+    if is_code_reference(value) {
+        return None;
+    }
+    if mode == Mode::Prose && !looks_like_identifier(value) {
+        return None;
+    }
+    if mode != Mode::Prose && kind != K::LogGroup && kind != K::S3Bucket && value.len() < 2 {
+        return None;
+    }
+    Some(end)
+}
+
+/// `var.x`, `module.y.z`, `aws_s3_bucket.b.id`: references in code, not names.
+fn is_code_reference(v: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"var.", b"local.", b"module.", b"data.", b"each.", b"self.", b"aws_", b"true", b"false",
+        b"null", b"none",
+    ];
+    PREFIXES
+        .iter()
+        .any(|p| v.len() >= p.len() && v[..p.len()].eq_ignore_ascii_case(p))
+}
+
+/// In prose, a name must look like an identifier rather than a word: it has a digit, a `-`,
+/// a `_`, a `/` or a `.` inside, or is CamelCase with at least three humps.
+fn looks_like_identifier(v: &[u8]) -> bool {
+    let inner = &v[..v.len().saturating_sub(1)];
+    v.len() >= 3
+        && (inner
+            .iter()
+            .any(|&c| c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'/' | b'.'))
+            || v.iter().filter(|c| c.is_ascii_uppercase()).count() >= 3
+                && v.iter().any(u8::is_ascii_lowercase))
+}
+
+/// S3 server access log lines: `OWNER_ID BUCKET [06/Feb/2019:00:00:38 +0000] ...`. Anchored
+/// on ` [` followed by a date; labels the bucket and the canonical user id before it.
+pub(crate) fn find_s3_access_log(h: &[u8], sink: &mut Sink) {
+    for p in memchr::memmem::find_iter(h, b" [") {
+        let d = p + 2;
+        // dd/Mon/yyyy:
+        let date_ok = h.len() >= d + 12
+            && h[d].is_ascii_digit()
+            && h[d + 1].is_ascii_digit()
+            && h[d + 2] == b'/'
+            && h[d + 3..d + 6].iter().all(u8::is_ascii_alphabetic)
+            && h[d + 6] == b'/'
+            && h[d + 7..d + 11].iter().all(u8::is_ascii_digit)
+            && h[d + 11] == b':';
+        if !date_ok {
+            continue;
+        }
+        // bucket right before
+        let mut b = p;
+        while b > 0
+            && (h[b - 1].is_ascii_lowercase()
+                || h[b - 1].is_ascii_digit()
+                || matches!(h[b - 1], b'-' | b'.'))
+            && p - b < 64
+        {
+            b -= 1;
+        }
+        if b == p || b == 0 || h[b - 1] != b' ' || bucket_at(h, b) != Some(p) {
+            continue;
+        }
+        let o_end = b - 1;
+        let n = super::ids::run_back(h, o_end, 65, |c| {
+            c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+        });
+        if n != 64 {
+            continue;
+        }
+        let o = o_end - 64;
+        if !super::bytes::left_ok(h, o) {
+            continue;
+        }
+        sink.push(o, o_end, K::CanonicalUserId);
+        sink.push(b, p, K::S3Bucket);
+    }
+}

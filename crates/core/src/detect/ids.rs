@@ -1,0 +1,368 @@
+//! Identifiers with a fixed shape: `prefix-hex` resource ids, UUID-based ids, `ip-…` host
+//! names, IAM credentials and unique ids, and other fixed-alphabet ids.
+
+use super::Sink;
+use super::bytes::{is_hex, is_lower_hex, is_region, is_word, left_ok, preceded_by, right_ok, run};
+use crate::catalogue::K;
+
+#[derive(Clone, Copy)]
+enum Body {
+    /// 8 or 17 lowercase hex digits.
+    Hex8or17,
+    /// 17 lowercase hex digits.
+    Hex17,
+    /// 8 lowercase alphanumerics (spot requests).
+    Alnum8,
+    /// 26 uppercase alphanumerics (RDS resource ids).
+    Upper26,
+    /// 32 lowercase hex digits (multi-Region KMS keys).
+    Hex32,
+}
+
+/// Resource id prefixes (without the final `-`), their kind and their body.
+const PREFIXES: &[(&[u8], K, Body)] = &[
+    (b"i", K::Ec2Instance, Body::Hex8or17),
+    (b"ami", K::Ami, Body::Hex8or17),
+    (b"vol", K::EbsVolume, Body::Hex8or17),
+    (b"snap", K::Snapshot, Body::Hex8or17),
+    (b"vpc", K::Vpc, Body::Hex8or17),
+    (b"subnet", K::Subnet, Body::Hex8or17),
+    (b"sg", K::SecurityGroup, Body::Hex8or17),
+    (b"eni", K::Eni, Body::Hex8or17),
+    (b"igw", K::Igw, Body::Hex8or17),
+    (b"rtb", K::RouteTable, Body::Hex8or17),
+    (b"acl", K::NetworkAcl, Body::Hex8or17),
+    (b"pcx", K::VpcPeering, Body::Hex8or17),
+    (b"eipalloc", K::ElasticIpAlloc, Body::Hex8or17),
+    (b"eipassoc", K::ElasticIpAssoc, Body::Hex8or17),
+    (b"dopt", K::DhcpOptions, Body::Hex8or17),
+    (b"r", K::Reservation, Body::Hex8or17),
+    (b"vgw", K::VpnGateway, Body::Hex8or17),
+    (b"cgw", K::CustomerGateway, Body::Hex8or17),
+    (b"vpn", K::VpnConnection, Body::Hex8or17),
+    (b"fs", K::EfsId, Body::Hex8or17),
+    (b"rtbassoc", K::RouteTableAssoc, Body::Hex8or17),
+    (b"pl", K::PrefixList, Body::Hex8or17),
+    (b"nat", K::NatGateway, Body::Hex17),
+    (b"vpce", K::VpcEndpoint, Body::Hex17),
+    (b"tgw", K::TransitGateway, Body::Hex17),
+    (b"tgw-attach", K::TgwAttachment, Body::Hex17),
+    (b"tgw-rtb", K::TgwRouteTable, Body::Hex17),
+    (b"lt", K::LaunchTemplate, Body::Hex17),
+    (b"eigw", K::EgressOnlyIgw, Body::Hex17),
+    (b"sgr", K::SecurityGroupRule, Body::Hex17),
+    (b"fsmt", K::EfsMountTarget, Body::Hex17),
+    (b"fsap", K::EfsAccessPoint, Body::Hex17),
+    (b"eni-attach", K::EniAttachment, Body::Hex17),
+    (b"key", K::KeyPairId, Body::Hex17),
+    (b"vpc-cidr-assoc", K::VpcCidrAssoc, Body::Hex17),
+    (b"sir", K::SpotRequest, Body::Alnum8),
+    (b"db", K::RdsResourceId, Body::Upper26),
+    (b"mrk", K::KmsKeyId, Body::Hex32),
+];
+
+/// The longest prefix in `PREFIXES`.
+const MAX_PREFIX: usize = 14;
+
+/// Phrases that make a UUID a KMS key id when they directly precede it.
+const KMS_CONTEXT: &[&[u8]] = &[
+    b"keyid",
+    b"key-id",
+    b"key_id",
+    b"key id",
+    b"kms key",
+    b"kms key id",
+    b"with key",
+    b"kms key arn",
+    b"kmskeyid",
+    b"kms_key",
+    b"kms-key",
+    b"kms",
+    "kms 키 id는".as_bytes(),
+    "kms 키".as_bytes(),
+    "kms キー".as_bytes(),
+    "kms 密钥".as_bytes(),
+];
+
+/// Finds everything anchored on a `-`: resource ids, UUIDs (KMS keys, Cognito identity
+/// pools), `ip-a-b-c-d` host names and console-style account ids.
+pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
+    let mut skip_to = 0;
+    for d in memchr::memchr_iter(b'-', h) {
+        if d < skip_to || d + 1 >= h.len() {
+            continue;
+        }
+        let next = h[d + 1];
+        if !next.is_ascii_alphanumeric() {
+            continue;
+        }
+        // UUID: 8 hex before the dash, 4-4-4-12 after.
+        if d >= 8
+            && let Some(end) = uuid_at(h, d - 8)
+        {
+            classify_uuid(h, d - 8, end, sink);
+            skip_to = end;
+            continue;
+        }
+        // prefix: letters and inner dashes before `d`
+        let mut s = d;
+        while s > 0 && d - s < MAX_PREFIX && (h[s - 1].is_ascii_lowercase() || h[s - 1] == b'-') {
+            s -= 1;
+        }
+        while s < d && h[s] == b'-' {
+            s += 1;
+        }
+        if s == d {
+            continue;
+        }
+        // the longest prefix that starts at a boundary (a JSON escape such as `\u201c` may
+        // leave hex letters glued to the prefix)
+        for start in s..d {
+            if !left_ok(h, start) || (start > 0 && h[start - 1] == b'-') {
+                continue;
+            }
+            let prefix = &h[start..d];
+            if prefix == b"ip" {
+                if let Some(end) = ip_host(h, d + 1) {
+                    sink.push(start, end, K::Ec2Hostname);
+                    skip_to = end;
+                }
+                break;
+            } else if let Some(&(_, kind, body)) = PREFIXES.iter().find(|p| p.0 == prefix) {
+                if let Some(end) = body_end(h, d + 1, body) {
+                    sink.push(start, end, kind);
+                    skip_to = end;
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
+    let end = match body {
+        Body::Hex8or17 => {
+            let n = run(h, b, 18, is_lower_hex);
+            (n == 8 || n == 17).then_some(b + n)?
+        }
+        Body::Hex17 => {
+            let n = run(h, b, 18, is_lower_hex);
+            (n == 17).then_some(b + n)?
+        }
+        Body::Hex32 => {
+            let n = run(h, b, 33, is_lower_hex);
+            (n == 32).then_some(b + n)?
+        }
+        Body::Alnum8 => {
+            let n = run(h, b, 9, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            (n == 8).then_some(b + n)?
+        }
+        Body::Upper26 => {
+            let n = run(h, b, 27, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            let body = &h[b..b + n];
+            (n == 26 && body.iter().any(u8::is_ascii_digit)).then_some(b + n)?
+        }
+    };
+    right_ok(h, end).then_some(end)
+}
+
+/// `ip-10-0-1-23`, optionally followed by `.ec2.internal` or `.region.compute.internal`.
+fn ip_host(h: &[u8], b: usize) -> Option<usize> {
+    let mut i = b;
+    for part in 0..4 {
+        let n = run(h, i, 4, |c| c.is_ascii_digit());
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let v: u32 = h[i..i + n]
+            .iter()
+            .fold(0, |a, &c| a * 10 + u32::from(c - b'0'));
+        if v > 255 {
+            return None;
+        }
+        i += n;
+        if part < 3 {
+            if h.get(i) != Some(&b'-') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    if i < h.len()
+        && (is_word(h[i]) || (h[i] == b'-' && h.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)))
+    {
+        return None;
+    }
+    // the long forms are found by the host name rules; the short form ends here
+    Some(i)
+}
+
+/// A UUID starting at `s` (8-4-4-4-12 hex, one case), with boundaries. Returns its end.
+fn uuid_at(h: &[u8], s: usize) -> Option<usize> {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    if !left_ok(h, s) || (s > 0 && h[s - 1] == b'-') {
+        return None;
+    }
+    let mut i = s;
+    for (g, &len) in GROUPS.iter().enumerate() {
+        if run(h, i, len + 1, is_hex) != len {
+            return None;
+        }
+        i += len;
+        if g < 4 {
+            if h.get(i) != Some(&b'-') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    if i < h.len() && (is_word(h[i]) || h[i] == b'-') {
+        return None;
+    }
+    Some(i)
+}
+
+fn classify_uuid(h: &[u8], s: usize, end: usize, sink: &mut Sink) {
+    // Cognito identity pool: `region:uuid`
+    if s > 0 && h[s - 1] == b':' {
+        let r_end = s - 1;
+        let r_start = r_end
+            - run_back(h, r_end, 20, |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
+            });
+        if r_start < r_end && is_region(&h[r_start..r_end]) && left_ok(h, r_start) {
+            sink.push(r_start, end, K::CognitoIdentityPool);
+            return;
+        }
+    }
+    if preceded_by(h, s, KMS_CONTEXT) {
+        sink.push(s, end, K::KmsKeyId);
+    }
+}
+
+/// Length of the run of bytes satisfying `f` that ends at `end`, at most `max`.
+pub(crate) fn run_back(h: &[u8], end: usize, max: usize, f: impl Fn(u8) -> bool) -> usize {
+    let stop = end.saturating_sub(max);
+    let mut j = end;
+    while j > stop && f(h[j - 1]) {
+        j -= 1;
+    }
+    end - j
+}
+
+/// Checks an IAM credential or unique id at `s` (an anchor hit of one of `IAM_PREFIXES`).
+pub(crate) fn iam_at(h: &[u8], s: usize, sink: &mut Sink) {
+    if !left_ok(h, s) {
+        return;
+    }
+    let prefix = &h[s..s + 4];
+    let access_key = prefix == b"AKIA" || prefix == b"ASIA";
+    let n = run(h, s + 4, 40, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit()
+    });
+    let end = s + 4 + n;
+    if !right_ok(h, end) {
+        return;
+    }
+    let body = &h[s + 4..end];
+    if looks_like_placeholder(body) {
+        return;
+    }
+    if access_key
+        && n == 16
+        && body
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
+    {
+        sink.push(s, end, K::AccessKeyId);
+        secret_after_key(h, end, sink);
+    } else if n == 17 {
+        sink.push(s, end, K::IamUniqueId);
+    }
+}
+
+/// A key pair written together (`AKIA... with SECRET`, `AKIA...:SECRET`): a 40-character
+/// secret right after an access key id.
+fn secret_after_key(h: &[u8], e: usize, sink: &mut Sink) {
+    let limit = h.len().min(e + 12);
+    let mut i = e;
+    while i < limit && matches!(h[i], b' ' | b':' | b',' | b'/' | b'<' | b'`' | b'"' | b'\'') {
+        i += 1;
+    }
+    if h[i..].starts_with(b"with ") || h[i..].starts_with(b"and ") {
+        i += if h[i] == b'w' { 5 } else { 4 };
+        while i < h.len() && matches!(h[i], b' ' | b'<' | b'`' | b'"' | b'\'') {
+            i += 1;
+        }
+    }
+    let n = run(h, i, 41, |c| {
+        c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+    });
+    if n == 40 && left_ok(h, i) && right_ok(h, i + n) && h.get(i + n) != Some(&b'/') {
+        let v = &h[i..i + n];
+        if v.iter().any(u8::is_ascii_digit)
+            && v.iter().any(u8::is_ascii_lowercase)
+            && v.iter().any(u8::is_ascii_uppercase)
+        {
+            sink.push(i, i + n, K::SecretAccessKey);
+        }
+    }
+}
+
+/// `AKIAXXXXXXXXXXXXXXXX`: a long run of one character is a placeholder, not a key.
+fn looks_like_placeholder(body: &[u8]) -> bool {
+    let mut longest = 0;
+    let mut cur = 0;
+    let mut prev = 0;
+    for &c in body {
+        cur = if c == prev { cur + 1 } else { 1 };
+        prev = c;
+        longest = longest.max(cur);
+    }
+    longest >= 6
+}
+
+/// Route 53 zone ids (`Z` + 13-21) and CloudFront distribution ids (`E` + 13), both uppercase
+/// alphanumerics with at least one digit, standing alone.
+pub(crate) fn find_upper_ids(h: &[u8], sink: &mut Sink) {
+    for s in memchr::memchr2_iter(b'Z', b'E', h) {
+        if !left_ok(h, s) || (s > 0 && h[s - 1] == b'-') {
+            continue;
+        }
+        let n = run(h, s + 1, 22, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit()
+        });
+        let end = s + 1 + n;
+        if !right_ok(h, end) || (end < h.len() && h[end] == b'-') {
+            continue;
+        }
+        let body = &h[s + 1..end];
+        let digits = body.iter().filter(|c| c.is_ascii_digit()).count();
+        if digits == n || looks_like_placeholder(body) || (h[s] == b'E' && digits == 0) {
+            continue;
+        }
+        if h[s] == b'Z' && (13..=21).contains(&n) {
+            sink.push(s, end, K::Route53Zone);
+        } else if h[s] == b'E' && n == 13 {
+            sink.push(s, end, K::CloudfrontDistribution);
+        }
+    }
+}
+
+/// Cognito user pool ids: `region_` + 9 alphanumerics.
+pub(crate) fn find_cognito_pools(h: &[u8], sink: &mut Sink) {
+    for u in memchr::memchr_iter(b'_', h) {
+        let n = run(h, u + 1, 10, |c| c.is_ascii_alphanumeric());
+        if n != 9 || !right_ok(h, u + 1 + n) {
+            continue;
+        }
+        let back = run_back(h, u, 20, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
+        });
+        let s = u - back;
+        if back == 0 || !left_ok(h, s) || !is_region(&h[s..u]) {
+            continue;
+        }
+        sink.push(s, u + 1 + n, K::CognitoPool);
+    }
+}

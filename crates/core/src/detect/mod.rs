@@ -1,0 +1,558 @@
+//! The detector: finds AWS identifiers in text.
+//!
+//! Detection runs a few passes over the input, each anchored on something cheap to find
+//! (`memchr` for `-`, `:` and rare capitals, one packed multi-literal search for `arn:`,
+//! `.amazonaws.com`, `AKIA`… and one for the context keys of named resources), and verifies
+//! each anchor with a hand-written check of bounded length. Every pass is linear in the input;
+//! every check looks at most a bounded number of bytes around its anchor, so the whole scan is
+//! linear. The candidates of all passes are then resolved into non-overlapping, leftmost
+//! matches, the longest winning at a position (ties go to the kind listed first in the
+//! catalogue).
+
+mod bytes;
+mod context;
+mod hosts;
+mod ids;
+mod net;
+mod stream;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+
+pub use self::stream::StreamScanner;
+use crate::catalogue::{K, KindId, KindInfo, builtin_kinds};
+use crate::error::{Error, ErrorKind};
+
+/// The longest identifier the detector reports, in bytes. Longer candidates (a session token
+/// or ARN beyond this length) are cut here, consistently, so that streaming and one-shot
+/// scanning agree.
+pub const MAX_MATCH_LEN: usize = 4096;
+
+/// How far any check looks before the start or after the end of a match, in bytes.
+pub(crate) const MAX_CONTEXT: usize = 512;
+
+/// One identifier found in a text: a byte range and its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Match {
+    start: usize,
+    end: usize,
+    kind: KindId,
+}
+
+impl Match {
+    /// Byte offset where the identifier starts.
+    #[must_use]
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Byte offset just past the identifier.
+    #[must_use]
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    /// The byte range of the identifier.
+    #[must_use]
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    /// Its kind; resolve it with [`Detector::kind`].
+    #[must_use]
+    pub fn kind(&self) -> KindId {
+        self.kind
+    }
+
+    /// Length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the match is empty (never true for matches the detector reports).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn offset(self, by: usize) -> Match {
+        Match {
+            start: self.start + by,
+            end: self.end + by,
+            kind: self.kind,
+        }
+    }
+}
+
+/// Collects candidates from the rule families.
+pub(crate) struct Sink {
+    cands: Vec<Match>,
+}
+
+impl Sink {
+    #[inline]
+    pub(crate) fn push(&mut self, start: usize, end: usize, kind: K) {
+        debug_assert!(start < end);
+        self.cands.push(Match {
+            start,
+            end,
+            kind: kind.id(),
+        });
+    }
+}
+
+/// Which matches of a scan to report: those starting in `[from, to)` and at or after
+/// `covered` (all relative to the scanned slice), shifted by `base` on output.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+    pub(crate) covered: usize,
+    pub(crate) base: usize,
+}
+
+/// Configuration of a [`Detector`]. Every field is optional so that configurations merge;
+/// unset fields take the defaults.
+#[derive(Clone, Default)]
+pub struct Config {
+    enable: Option<Vec<String>>,
+    disable: Option<Vec<String>>,
+    custom: Vec<(String, String)>,
+    allow: Vec<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // the allowlist holds real identifiers: show how many, never which
+        f.debug_struct("Config")
+            .field("enable", &self.enable)
+            .field("disable", &self.disable)
+            .field(
+                "custom",
+                &self.custom.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("allow", &format_args!("[{} values]", self.allow.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// A configuration with every default.
+    #[must_use]
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Turns these kinds on (by name), including kinds that are off by default.
+    #[must_use]
+    pub fn enable<I: IntoIterator<Item = S>, S: Into<String>>(mut self, kinds: I) -> Config {
+        self.enable
+            .get_or_insert_with(Vec::new)
+            .extend(kinds.into_iter().map(Into::into));
+        self
+    }
+
+    /// Turns these kinds off (by name).
+    #[must_use]
+    pub fn disable<I: IntoIterator<Item = S>, S: Into<String>>(mut self, kinds: I) -> Config {
+        self.disable
+            .get_or_insert_with(Vec::new)
+            .extend(kinds.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a custom kind: a snake_case `name` and a regular expression (Rust `regex` syntax,
+    /// no look-around or back-references: matching stays linear in the input).
+    #[must_use]
+    pub fn custom_kind(mut self, name: impl Into<String>, pattern: impl Into<String>) -> Config {
+        self.custom.push((name.into(), pattern.into()));
+        self
+    }
+
+    /// Values that are never reported (compared exactly).
+    #[must_use]
+    pub fn allow<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Config {
+        self.allow.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// Merges `other` into `self`: lists are appended, and `other`'s settings win.
+    #[must_use]
+    pub fn overwrite(mut self, other: Config) -> Config {
+        if let Some(e) = other.enable {
+            self.enable.get_or_insert_with(Vec::new).extend(e);
+        }
+        if let Some(d) = other.disable {
+            self.disable.get_or_insert_with(Vec::new).extend(d);
+        }
+        self.custom.extend(other.custom);
+        self.allow.extend(other.allow);
+        self
+    }
+}
+
+/// What an anchor of the literal search stands for.
+#[derive(Clone, Copy)]
+enum Anchor {
+    Arn,
+    S3Url,
+    Iam,
+    Host(hosts::Suffix),
+}
+
+const ANCHORS: &[(&str, Anchor)] = &[
+    ("arn:", Anchor::Arn),
+    ("s3://", Anchor::S3Url),
+    ("s3a://", Anchor::S3Url),
+    ("s3n://", Anchor::S3Url),
+    ("AKIA", Anchor::Iam),
+    ("ASIA", Anchor::Iam),
+    ("AIDA", Anchor::Iam),
+    ("AROA", Anchor::Iam),
+    ("AIPA", Anchor::Iam),
+    ("ANPA", Anchor::Iam),
+    ("ANVA", Anchor::Iam),
+    ("AGPA", Anchor::Iam),
+    ("APKA", Anchor::Iam),
+    ("ASCA", Anchor::Iam),
+    ("ACCA", Anchor::Iam),
+    ("ABIA", Anchor::Iam),
+    (".amazonaws.com", Anchor::Host(hosts::Suffix::AmazonAws)),
+    (
+        ".compute.internal",
+        Anchor::Host(hosts::Suffix::ComputeInternal),
+    ),
+    (".ec2.internal", Anchor::Host(hosts::Suffix::Ec2Internal)),
+    (".cloudfront.net", Anchor::Host(hosts::Suffix::Cloudfront)),
+    (".on.aws", Anchor::Host(hosts::Suffix::OnAws)),
+    (".c2s.ic.gov", Anchor::Host(hosts::Suffix::Iso)),
+    (".sc2s.sgov.gov", Anchor::Host(hosts::Suffix::Iso)),
+];
+
+/// Finds AWS identifiers. Build it once and share it: it is `Send + Sync` and scanning takes
+/// `&self`.
+///
+/// # Example
+///
+/// ```
+/// let det = awsmask::Detector::new();
+/// let text = "instance i-0123456789abcdef0 in vpc-0a1b2c3d";
+/// let found: Vec<_> = det.find_iter(text.as_bytes()).map(|m| &text[m.range()]).collect();
+/// assert_eq!(found, ["i-0123456789abcdef0", "vpc-0a1b2c3d"]);
+/// ```
+#[derive(Clone)]
+pub struct Detector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    kinds: Vec<KindInfo>,
+    enabled: Vec<bool>,
+    anchors: AhoCorasick,
+    contexts: AhoCorasick,
+    context_uses: Vec<Vec<usize>>,
+    custom: Option<Regex>,
+    custom_base: u16,
+    allow: HashSet<Box<[u8]>>,
+}
+
+impl fmt::Debug for Detector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detector")
+            .field("kinds", &self.inner.kinds.len())
+            .field(
+                "enabled",
+                &self.inner.enabled.iter().filter(|&&e| e).count(),
+            )
+            .field(
+                "allow",
+                &format_args!("[{} values]", self.inner.allow.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
+
+impl Detector {
+    /// A detector with the built-in catalogue and default settings.
+    #[must_use]
+    pub fn new() -> Detector {
+        match Detector::with_config(&Config::new()) {
+            Ok(det) => det,
+            // the default configuration is tested to build
+            Err(err) => unreachable!("the default configuration builds: {err}"),
+        }
+    }
+
+    /// A detector built from `config`.
+    ///
+    /// # Errors
+    ///
+    /// An unknown kind name, an invalid custom kind name or pattern, or more than 1000 custom
+    /// kinds.
+    pub fn with_config(config: &Config) -> Result<Detector, Error> {
+        let mut kinds = builtin_kinds();
+        let mut enabled: Vec<bool> = kinds.iter().map(KindInfo::default_on).collect();
+        let find = |kinds: &[KindInfo], name: &str| {
+            kinds.iter().position(|k| k.name() == name).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("unknown kind `{name}` (see `awsmask kinds`)"),
+                )
+            })
+        };
+        let custom_base = kinds.len() as u16;
+        if config.custom.len() > 1000 {
+            return Err(Error::new(ErrorKind::Config, "at most 1000 custom kinds"));
+        }
+        let mut patterns = Vec::new();
+        for (name, pattern) in &config.custom {
+            let valid = name.len() <= 40
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "custom kind name `{name}` must be snake_case ([a-z][a-z0-9_]*, at most 40 bytes)"
+                    ),
+                ));
+            }
+            if kinds.iter().any(|k| k.name() == name) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("kind `{name}` already exists"),
+                ));
+            }
+            let tag: String = name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_uppercase();
+            kinds.push(KindInfo {
+                name: name.as_str().into(),
+                tag: tag.into(),
+                about: "custom kind".into(),
+                default_on: true,
+                builtin: false,
+                examples: &[],
+                negatives: &[],
+            });
+            enabled.push(true);
+            patterns.push(pattern.as_str());
+        }
+        for name in config.enable.iter().flatten() {
+            let i = find(&kinds, name)?;
+            enabled[i] = true;
+        }
+        for name in config.disable.iter().flatten() {
+            let i = find(&kinds, name)?;
+            enabled[i] = false;
+        }
+        let custom = if patterns.is_empty() {
+            None
+        } else {
+            let re = Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(Regex::config().utf8_empty(false))
+                .build_many(&patterns)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!("invalid custom kind pattern: {e}"),
+                    )
+                })?;
+            Some(re)
+        };
+        let anchors = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(ANCHORS.iter().map(|a| a.0))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("cannot build the anchor search: {e}"),
+                )
+            })?;
+        let (phrases, context_uses) = context::phrases();
+        let contexts = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&phrases)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("cannot build the context search: {e}"),
+                )
+            })?;
+        let allow = config.allow.iter().map(|v| v.as_bytes().into()).collect();
+        Ok(Detector {
+            inner: Arc::new(Inner {
+                kinds,
+                enabled,
+                anchors,
+                contexts,
+                context_uses,
+                custom,
+                custom_base,
+                allow,
+            }),
+        })
+    }
+
+    /// Every kind this detector knows (built-in and custom), in `KindId` order.
+    #[must_use]
+    pub fn kinds(&self) -> &[KindInfo] {
+        &self.inner.kinds
+    }
+
+    /// The kind behind `id`.
+    ///
+    /// # Panics
+    ///
+    /// If `id` comes from another detector with fewer kinds.
+    #[must_use]
+    pub fn kind(&self, id: KindId) -> &KindInfo {
+        &self.inner.kinds[id.as_usize()]
+    }
+
+    /// Looks a kind up by name.
+    #[must_use]
+    pub fn kind_id(&self, name: &str) -> Option<KindId> {
+        self.inner
+            .kinds
+            .iter()
+            .position(|k| k.name() == name)
+            .map(|i| KindId(i as u16))
+    }
+
+    /// Whether the kind is detected by this detector.
+    #[must_use]
+    pub fn is_enabled(&self, id: KindId) -> bool {
+        self.inner.enabled[id.as_usize()]
+    }
+
+    /// Finds every identifier in `haystack` (non-overlapping, leftmost, longest at a position),
+    /// in order. Works on any bytes; offsets are byte offsets.
+    pub fn find_iter<'h>(&self, haystack: &'h [u8]) -> impl Iterator<Item = Match> + 'h {
+        let mut out = Vec::new();
+        self.find_into(haystack, &mut out);
+        out.into_iter()
+    }
+
+    /// Like [`find_iter`](Self::find_iter), but appends to a caller's buffer so that hot
+    /// loops reuse one allocation.
+    pub fn find_into(&self, haystack: &[u8], out: &mut Vec<Match>) {
+        let mut sink = Sink { cands: Vec::new() };
+        self.candidates(haystack, &mut sink);
+        self.resolve(
+            haystack,
+            sink.cands,
+            Window {
+                from: 0,
+                to: usize::MAX,
+                covered: 0,
+                base: 0,
+            },
+            out,
+        );
+    }
+
+    /// Whether `haystack` contains any identifier.
+    #[must_use]
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        self.find_iter(haystack).next().is_some()
+    }
+
+    fn candidates(&self, h: &[u8], sink: &mut Sink) {
+        ids::find_dash_ids(h, sink);
+        ids::find_upper_ids(h, sink);
+        ids::find_cognito_pools(h, sink);
+        net::find_numbers(h, sink);
+        net::find_ipv6(h, sink);
+        context::find_s3_access_log(h, sink);
+        for m in self.inner.anchors.find_iter(h) {
+            let s = m.start();
+            match ANCHORS[m.pattern().as_usize()].1 {
+                Anchor::Arn => hosts::arn_at(h, s, MAX_MATCH_LEN, sink),
+                Anchor::S3Url => hosts::s3_url_at(h, s, m.len(), sink),
+                Anchor::Iam => ids::iam_at(h, s, sink),
+                Anchor::Host(suffix) => hosts::host_at(h, s, m.len(), suffix, sink),
+            }
+        }
+        for m in self.inner.contexts.find_iter(h) {
+            context::context_at(
+                h,
+                m.start(),
+                m.end(),
+                &self.inner.context_uses[m.pattern().as_usize()],
+                sink,
+            );
+        }
+        if let Some(re) = &self.inner.custom {
+            for m in re.find_iter(h) {
+                if m.is_empty() {
+                    continue;
+                }
+                let end = m.end().min(m.start() + MAX_MATCH_LEN);
+                sink.cands.push(Match {
+                    start: m.start(),
+                    end,
+                    kind: KindId(self.inner.custom_base + m.pattern().as_usize() as u16),
+                });
+            }
+        }
+    }
+
+    /// Scans `h` and reports the matches that start in the window (see [`Window`]); returns
+    /// the end of the last match reported, or `window.covered`.
+    pub(crate) fn find_window(&self, h: &[u8], window: Window, out: &mut Vec<Match>) -> usize {
+        let mut sink = Sink { cands: Vec::new() };
+        self.candidates(h, &mut sink);
+        self.resolve(h, sink.cands, window, out)
+    }
+
+    /// Resolves candidates into the final matches: drops disabled kinds and allowlisted
+    /// values, then keeps the leftmost, longest, non-overlapping ones in the window.
+    fn resolve(&self, h: &[u8], mut cands: Vec<Match>, w: Window, out: &mut Vec<Match>) -> usize {
+        let inner = &*self.inner;
+        cands.retain(|m| {
+            inner.enabled[m.kind.as_usize()]
+                && (inner.allow.is_empty() || !inner.allow.contains(&h[m.range()]))
+        });
+        cands.sort_unstable_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(b.end.cmp(&a.end))
+                .then(a.kind.cmp(&b.kind))
+        });
+        let mut covered = w.covered.max(w.from);
+        for m in cands {
+            if m.start < covered || m.start >= w.to {
+                continue;
+            }
+            let m = Match {
+                end: m.end.min(m.start + MAX_MATCH_LEN),
+                ..m
+            };
+            covered = m.end;
+            out.push(m.offset(w.base));
+        }
+        covered
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! Numbers and addresses: account ids, IPv4 and IPv6 addresses.
+
+use super::Sink;
+use super::bytes::{
+    ends_with_ci, escape_residue_before, is_hex, is_word, left_ok, right_ok, run,
+    skip_separators_back, word_before,
+};
+use crate::catalogue::K;
+
+/// Words that, right before a 12-digit number, make it something other than an account id.
+const NOT_ACCOUNT_WORDS: &[&[u8]] = &[
+    b"order", b"number", b"upc", b"ean", b"invoice", b"ticket", b"phone", b"tel", b"fax", b"on",
+    b"at", b"isbn", b"serial", b"po", b"case", b"ref", b"sku",
+];
+
+/// Words that, right before a dotted quad, make it a version rather than an address.
+const VERSION_WORDS: &[&[u8]] = &[
+    b"version",
+    b"build",
+    b"ver",
+    b"release",
+    b"firmware",
+    b"kernel",
+    b"v",
+    b"agent",
+    b"driver",
+    b"bumped",
+    b"upgraded",
+    b"patch",
+];
+
+/// Words that mark Kubernetes service addresses: virtual, they identify no AWS resource.
+const K8S_SERVICE_WORDS: &[&[u8]] = &[
+    b"clusterip",
+    b"loadbalancer",
+    b"nodeport",
+    b"serviceipv4cidr",
+    b"serviceipv6cidr",
+    b"service_ipv4_cidr",
+    b"service-ipv4-cidr",
+    b"service-cidr",
+    b"clusterips",
+];
+
+/// Finds account ids and IPv4 addresses by walking the runs of ASCII digits.
+pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
+    let n = h.len();
+    let mut i = 0;
+    while i < n {
+        // skip to the next digit
+        match h[i..].iter().position(u8::is_ascii_digit) {
+            Some(k) => i += k,
+            None => break,
+        }
+        let s = i;
+        while i < n && h[i].is_ascii_digit() {
+            i += 1;
+        }
+        let len = i - s;
+        let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'))
+            || (s > 0 && escape_residue_before(h, s) > 0);
+        if !left {
+            continue;
+        }
+        if len == 12 && right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i) {
+            sink.push(s, i, K::AccountId);
+        } else if len == 4 {
+            if let Some(end) = dashed_account(h, s) {
+                sink.push(s, end, K::AccountId);
+                i = end;
+            }
+        } else if (1..=3).contains(&len)
+            && i < n
+            && h[i] == b'.'
+            && let Some(end) = ipv4_at(h, s)
+        {
+            if let Some(kind) = classify_ipv4(h, s, end) {
+                sink.push(s, end, kind);
+            }
+            i = end;
+        }
+    }
+}
+
+/// Whether a number ending at `e` continues as a longer numeric token (`123.45`, `12-34`).
+fn continues_number(h: &[u8], e: usize) -> bool {
+    e + 1 < h.len() && matches!(h[e], b'.' | b'-' | b',') && h[e + 1].is_ascii_digit()
+}
+
+fn account_context_ok(h: &[u8], s: usize, e: usize) -> bool {
+    // compact timestamps: 20YYMMDDhhmm
+    let d = |k: usize| u32::from(h[s + k] - b'0');
+    let month = d(4) * 10 + d(5);
+    let day = d(6) * 10 + d(7);
+    let hour = d(8) * 10 + d(9);
+    let minute = d(10) * 10 + d(11);
+    if d(0) == 2
+        && d(1) == 0
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+    {
+        return false;
+    }
+    let _ = e;
+    let end = skip_separators_back(h, s, 4);
+    let w = word_before(h, end);
+    !NOT_ACCOUNT_WORDS.iter().any(|x| w.eq_ignore_ascii_case(x))
+}
+
+/// `1234-5678-9012`, the console's form of an account id.
+fn dashed_account(h: &[u8], s: usize) -> Option<usize> {
+    let ok = |i: usize| run(h, i, 5, |c| c.is_ascii_digit()) == 4;
+    if ok(s)
+        && h.get(s + 4) == Some(&b'-')
+        && ok(s + 5)
+        && h.get(s + 9) == Some(&b'-')
+        && ok(s + 10)
+    {
+        let end = s + 14;
+        if right_ok(h, end) && !continues_number(h, end) {
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A dotted quad starting at `s` with every part at most 255 and no fifth part.
+fn ipv4_at(h: &[u8], s: usize) -> Option<usize> {
+    let mut i = s;
+    for part in 0..4 {
+        let n = run(h, i, 4, |c| c.is_ascii_digit());
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let v: u32 = h[i..i + n]
+            .iter()
+            .fold(0, |a, &c| a * 10 + u32::from(c - b'0'));
+        if v > 255 {
+            return None;
+        }
+        i += n;
+        if part < 3 {
+            if h.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    if i < h.len()
+        && (is_word(h[i]) || (h[i] == b'.' && h.get(i + 1).is_some_and(u8::is_ascii_digit)))
+    {
+        return None;
+    }
+    Some(i)
+}
+
+fn octets(h: &[u8], s: usize, e: usize) -> [u32; 4] {
+    let mut o = [0u32; 4];
+    let mut k = 0;
+    for &c in &h[s..e] {
+        if c == b'.' {
+            k += 1;
+        } else {
+            o[k] = o[k] * 10 + u32::from(c - b'0');
+        }
+    }
+    o
+}
+
+fn classify_ipv4(h: &[u8], s: usize, e: usize) -> Option<K> {
+    let o = octets(h, s, e);
+    // addresses that identify nothing: this network, loopback, link-local, multicast,
+    // reserved, broadcast and netmasks
+    if o[0] == 0 || o[0] == 127 || o[0] >= 224 || (o[0] == 169 && o[1] == 254) {
+        return None;
+    }
+    // product/version (`Chrome/126.0.0.0`), but not host/address (`db.internal/10.0.0.5`)
+    let slash = if s >= 3 && h[s - 1] == b'/' && h[s - 2] == b'\\' {
+        s - 2
+    } else {
+        s.saturating_sub(1)
+    };
+    if s >= 2 && slash >= 1 && h[s - 1] == b'/' && h[slash - 1].is_ascii_alphanumeric() {
+        let w = word_before(h, slash);
+        let host = slash > w.len() && h[slash - 1 - w.len()] == b'.';
+        if !host {
+            return None;
+        }
+    }
+    let end = skip_separators_back(h, s, 3);
+    let w = word_before(h, end);
+    if VERSION_WORDS.iter().any(|x| w.eq_ignore_ascii_case(x)) {
+        return None;
+    }
+    // Kubernetes service addresses
+    let end = skip_separators_back(h, s, 40);
+    if K8S_SERVICE_WORDS
+        .iter()
+        .any(|x| ends_with_ci(h, end, x) && word_before(h, end).len() == x.len())
+    {
+        return None;
+    }
+    let private = o[0] == 10
+        || (o[0] == 172 && (16..=31).contains(&o[1]))
+        || (o[0] == 192 && o[1] == 168)
+        || (o[0] == 100 && (64..=127).contains(&o[1]));
+    Some(if private { K::PrivateIp } else { K::PublicIp })
+}
+
+/// Finds IPv6 addresses, anchored on `:`.
+pub(crate) fn find_ipv6(h: &[u8], sink: &mut Sink) {
+    let mut covered = 0;
+    for c in memchr::memchr_iter(b':', h) {
+        if c < covered {
+            continue;
+        }
+        // the group before the first colon (empty for a leading `::`)
+        let mut s = c;
+        while s > 0 && c - s < 5 && is_hex(h[s - 1]) {
+            s -= 1;
+        }
+        if c - s > 4 {
+            continue;
+        }
+        if s > 0 && (h[s - 1] == b':' || h[s - 1] == b'.' || h[s - 1] == b'-') {
+            continue;
+        }
+        if !left_ok(h, s) {
+            continue;
+        }
+        if let Some(end) = ipv6_at(h, s) {
+            covered = end;
+            sink.push(s, end, K::Ipv6);
+        }
+    }
+}
+
+fn ipv6_at(h: &[u8], s: usize) -> Option<usize> {
+    let mut i = s;
+    let mut groups = 0;
+    let mut compressed = false;
+    if h[i..].starts_with(b"::") {
+        compressed = true;
+        i += 2;
+    }
+    let mut first = [0u8; 4];
+    let mut first_len = 0;
+    loop {
+        let n = run(h, i, 5, is_hex);
+        if n == 0 {
+            break;
+        }
+        if n > 4 {
+            return None;
+        }
+        if groups == 0 && !compressed {
+            first_len = n;
+            first[..n].copy_from_slice(&h[i..i + n]);
+        }
+        groups += 1;
+        i += n;
+        if h[i..].starts_with(b"::") {
+            if compressed {
+                break;
+            }
+            compressed = true;
+            i += 2;
+            continue;
+        }
+        if h.get(i) == Some(&b':') && h.get(i + 1).is_some_and(|&b| is_hex(b)) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let valid = if compressed {
+        (3..=7).contains(&groups)
+    } else {
+        groups == 8
+    };
+    if !valid {
+        return None;
+    }
+    // a trailing `::` belongs to the address (`2600:1f18::`), but not a `:` + port
+    if i < h.len() && (is_word(h[i]) || h[i] == b'.') {
+        return None;
+    }
+    if first_len == 0 {
+        // `::1` and other addresses that start compressed are loopback or special
+        return None;
+    }
+    let g0 = u32::from_str_radix(std::str::from_utf8(&first[..first_len]).ok()?, 16).ok()?;
+    // link-local fe80::/10 and multicast ff00::/8
+    if first_len == 4 && ((0xfe80..=0xfebf).contains(&g0) || g0 >= 0xff00) {
+        return None;
+    }
+    if first_len < 4 && !(compressed || groups == 8) {
+        return None;
+    }
+    // the address must contain a digit and a group of four: this rejects `abc:def::` words
+    if !h[s..i].iter().any(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(i).filter(|&e| right_ok(h, e))
+}

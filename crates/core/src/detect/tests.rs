@@ -1,0 +1,118 @@
+use super::*;
+
+/// `value=kind` for every match in `text`.
+fn found(text: &str) -> Vec<String> {
+    let det = Detector::new();
+    det.find_iter(text.as_bytes())
+        .map(|m| format!("{}={}", &text[m.range()], det.kind(m.kind()).name()))
+        .collect()
+}
+
+#[test]
+fn catalogue_examples() {
+    let det = Detector::new();
+    let mut failures = Vec::new();
+    for (i, kind) in det.kinds().iter().enumerate() {
+        for ex in kind.examples() {
+            let got: Vec<_> = det.find_iter(ex.text.as_bytes()).collect();
+            let want = ex.text.find(ex.value).unwrap();
+            let hit = got.iter().any(|m| {
+                m.start() == want && m.end() == want + ex.value.len() && m.kind().as_usize() == i
+            });
+            if !hit {
+                failures.push(format!(
+                    "{}: {:?} in {:?}: got {:?}",
+                    kind.name(),
+                    ex.value,
+                    ex.text,
+                    got.iter()
+                        .map(|m| (&ex.text[m.range()], det.kind(m.kind()).name()))
+                        .collect::<Vec<_>>()
+                ));
+            }
+        }
+        for neg in kind.negative_examples() {
+            let bad: Vec<_> = det
+                .find_iter(neg.as_bytes())
+                .filter(|m| m.kind().as_usize() == i)
+                .collect();
+            if !bad.is_empty() {
+                failures.push(format!(
+                    "{}: negative {:?} matched {:?}",
+                    kind.name(),
+                    neg,
+                    bad.iter().map(|m| &neg[m.range()]).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_kind_has_examples_and_unique_names_and_tags() {
+    let det = Detector::new();
+    let mut names = std::collections::HashSet::new();
+    let mut tags = std::collections::HashSet::new();
+    for k in det.kinds() {
+        assert!(!k.examples().is_empty(), "{} has no example", k.name());
+        assert!(names.insert(k.name()), "duplicate name {}", k.name());
+        assert!(tags.insert(k.tag()), "duplicate tag {}", k.tag());
+        assert!(
+            k.tag()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "{}",
+            k.tag()
+        );
+    }
+}
+
+#[test]
+fn longest_wins_and_no_overlap() {
+    assert_eq!(
+        found("ip-10-0-1-23.ec2.internal"),
+        ["ip-10-0-1-23.ec2.internal=ec2_hostname"]
+    );
+    assert_eq!(
+        found("arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"),
+        ["arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0=arn"]
+    );
+    // a JSON escape right before an id is not part of it
+    assert_eq!(
+        found(r#""a\ni-0a1b2c3d\u201cvpc-0a1b2c3d\u201d""#),
+        ["i-0a1b2c3d=ec2_instance", "vpc-0a1b2c3d=vpc"]
+    );
+}
+
+#[test]
+fn custom_kinds_and_allowlist() {
+    let det = Detector::with_config(
+        &Config::new()
+            .custom_kind("ticket", r"TCK-[0-9]{4}")
+            .allow(["i-0123456789abcdef0"]),
+    )
+    .unwrap();
+    let text = "TCK-1234 i-0123456789abcdef0 i-0123456789abcdef1";
+    let got: Vec<_> = det
+        .find_iter(text.as_bytes())
+        .map(|m| (&text[m.range()], det.kind(m.kind()).name().to_owned()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("TCK-1234", "ticket".to_owned()),
+            ("i-0123456789abcdef1", "ec2_instance".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn config_errors() {
+    assert!(Detector::with_config(&Config::new().disable(["nope"])).is_err());
+    assert!(Detector::with_config(&Config::new().custom_kind("Bad Name", "x")).is_err());
+    assert!(Detector::with_config(&Config::new().custom_kind("x", "(")).is_err());
+    assert!(Detector::with_config(&Config::new().custom_kind("arn", "x")).is_err());
+    let det = Detector::with_config(&Config::new().disable(["ec2_instance"])).unwrap();
+    assert!(!det.is_match(b"i-0123456789abcdef0"));
+}

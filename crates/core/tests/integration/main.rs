@@ -1,0 +1,4 @@
+//! Integration tests of the `awsmask` crate, compiled into one binary.
+
+mod corpus;
+mod props;
