@@ -43,6 +43,10 @@ pub(crate) fn escape_residue_before(h: &[u8], p: usize) -> usize {
     {
         return 5;
     }
+    // URL encoding: `Account%20123456789012`
+    if p >= 3 && h[p - 3] == b'%' && is_hex(h[p - 2]) && is_hex(h[p - 1]) {
+        return 2;
+    }
     0
 }
 

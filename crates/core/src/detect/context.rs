@@ -41,6 +41,9 @@ pub(crate) static CONTEXTS: &[Context] = &[
     c("s3bucket", K::S3Bucket, Mode::Key),
     c("--bucket", K::S3Bucket, Mode::Flag),
     c("s3 bucket", K::S3Bucket, Mode::Prose),
+    c("s3", K::S3Bucket, Mode::Key),
+    c("buckets", K::S3Bucket, Mode::Key),
+    c("s3 buckets", K::S3Bucket, Mode::Key),
     c("bucket", K::S3Bucket, Mode::Prose),
     // Lambda functions
     c("functionname", K::LambdaFunction, Mode::Key),
@@ -143,6 +146,9 @@ pub(crate) fn context_at(h: &[u8], s: usize, e: usize, uses: &[usize], sink: &mu
         let ctx = &CONTEXTS[u];
         if let Some((v, end)) = context_value(h, s, e, ctx) {
             sink.push(v, end, ctx.kind);
+            if ctx.kind == K::S3Bucket && ctx.mode == Mode::Key {
+                list_rest(h, end, sink);
+            }
             return;
         }
     }
@@ -190,6 +196,36 @@ fn context_value(h: &[u8], s: usize, e: usize, ctx: &Context) -> Option<(usize, 
         }
     }
     Some((v, end))
+}
+
+/// The rest of a list of bucket names after the first: `["a", "b"]`, `a, b, c`.
+fn list_rest(h: &[u8], mut end: usize, sink: &mut Sink) {
+    for _ in 0..64 {
+        let mut i = end;
+        let limit = h.len().min(end + 8);
+        let mut comma = false;
+        while i < limit {
+            match h[i] {
+                b'"' | b'\'' | b' ' => i += 1,
+                b'\\' if h.get(i + 1) == Some(&b'"') => i += 2,
+                b',' if !comma => {
+                    comma = true;
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        if !comma {
+            return;
+        }
+        match bucket_at(h, i) {
+            Some(e) if looks_like_identifier(&h[i..e]) => {
+                sink.push(i, e, K::S3Bucket);
+                end = e;
+            }
+            _ => return,
+        }
+    }
 }
 
 /// After a key such as `"cluster"`: `: {` and then a `"name"` key; returns where its value

@@ -118,6 +118,50 @@ pub(crate) fn arn_at(h: &[u8], s: usize, max_span: usize, sink: &mut Sink) {
     sink.push(s, i, K::Arn);
 }
 
+/// Log groups of AWS services: `/aws/lambda/name`, `/aws/eks/cluster/cluster`, ... (also
+/// with JSON-escaped slashes), standing alone.
+pub(crate) fn aws_log_group_at(h: &[u8], s: usize, sink: &mut Sink) {
+    if s > 0
+        && (h[s - 1].is_ascii_alphanumeric()
+            || matches!(h[s - 1], b'/' | b':' | b'.' | b'-' | b'_' | b'='))
+    {
+        return;
+    }
+    let limit = h.len().min(s + 512);
+    let mut i = s;
+    let mut slashes = 0;
+    while i < limit {
+        let c = h[i];
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'#') {
+            i += 1;
+        } else if c == b'/' {
+            slashes += 1;
+            i += 1;
+        } else if c == b'\\' && h.get(i + 1) == Some(&b'/') {
+            slashes += 1;
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    while i > s && matches!(h[i - 1], b'.' | b'/' | b'-') {
+        if h[i - 1] == b'/' {
+            slashes -= 1;
+        }
+        i -= 1;
+    }
+    if h[i - 1] == b'\\' {
+        i -= 1;
+    }
+    // `/aws/` + service + `/` + name
+    if slashes >= 3
+        && h.get(i)
+            .is_none_or(|&c| c != b'*' && c != b'\\' || h.get(i + 1) == Some(&b'"'))
+    {
+        sink.push(s, i, K::LogGroup);
+    }
+}
+
 /// `s3://bucket/...` (and `s3a://`, `s3n://`): the bucket only.
 pub(crate) fn s3_url_at(h: &[u8], s: usize, anchor_len: usize, sink: &mut Sink) {
     let b = s + anchor_len;

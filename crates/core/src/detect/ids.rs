@@ -268,12 +268,8 @@ pub(crate) fn iam_at(h: &[u8], s: usize, sink: &mut Sink) {
     if looks_like_placeholder(body) {
         return;
     }
-    if access_key
-        && n == 16
-        && body
-            .iter()
-            .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
-    {
+    // real keys are base32 ([A-Z2-7]); AWS examples also use 0, 1, 8 and 9
+    if access_key && n == 16 {
         sink.push(s, end, K::AccessKeyId);
         secret_after_key(h, end, sink);
     } else if n == 17 {

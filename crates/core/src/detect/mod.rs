@@ -204,11 +204,14 @@ enum Anchor {
     S3Url,
     Iam,
     Host(hosts::Suffix),
+    LogGroup,
 }
 
 const ANCHORS: &[(&str, Anchor)] = &[
     ("arn:", Anchor::Arn),
     ("s3://", Anchor::S3Url),
+    ("/aws/", Anchor::LogGroup),
+    ("\\/aws\\/", Anchor::LogGroup),
     ("s3a://", Anchor::S3Url),
     ("s3n://", Anchor::S3Url),
     ("AKIA", Anchor::Iam),
@@ -490,6 +493,7 @@ impl Detector {
                 Anchor::S3Url => hosts::s3_url_at(h, s, m.len(), sink),
                 Anchor::Iam => ids::iam_at(h, s, sink),
                 Anchor::Host(suffix) => hosts::host_at(h, s, m.len(), suffix, sink),
+                Anchor::LogGroup => hosts::aws_log_group_at(h, s, sink),
             }
         }
         for m in self.inner.contexts.find_iter(h) {

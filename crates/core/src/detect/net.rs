@@ -52,9 +52,13 @@ pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
             Some(k) => i += k,
             None => break,
         }
-        let s = i;
+        let mut s = i;
         while i < n && h[i].is_ascii_digit() {
             i += 1;
+        }
+        // URL encoding glues its hex to the number: `Account%20123456789012`
+        if s > 0 && h[s - 1] == b'%' && i - s > 2 {
+            s += 2;
         }
         let len = i - s;
         let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'))
@@ -284,7 +288,9 @@ fn ipv6_at(h: &[u8], s: usize) -> Option<usize> {
         return None;
     }
     // a trailing `::` belongs to the address (`2600:1f18::`), but not a `:` + port
-    if i < h.len() && (is_word(h[i]) || h[i] == b'.') {
+    if i < h.len()
+        && (is_word(h[i]) || (h[i] == b'.' && h.get(i + 1).is_some_and(u8::is_ascii_hexdigit)))
+    {
         return None;
     }
     if first_len == 0 {
