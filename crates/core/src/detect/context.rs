@@ -131,7 +131,7 @@ pub(crate) fn phrases() -> (Vec<String>, Vec<Vec<usize>>) {
     for (i, c) in CONTEXTS.iter().enumerate() {
         let p = c.phrase.to_ascii_lowercase();
         if let Some(k) = phrases.iter().position(|x| *x == p) {
-            uses[k].push(i)
+            uses[k].push(i);
         } else {
             phrases.push(p);
             uses.push(vec![i]);

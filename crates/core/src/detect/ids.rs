@@ -92,8 +92,8 @@ pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
         if d < skip_to || d + 1 >= h.len() {
             continue;
         }
-        let next = h[d + 1];
-        if !next.is_ascii_alphanumeric() {
+        // every shape needs a letter or digit on both sides of the dash
+        if d == 0 || !h[d + 1].is_ascii_alphanumeric() || !h[d - 1].is_ascii_alphanumeric() {
             continue;
         }
         // UUID: 8 hex before the dash, 4-4-4-12 after.

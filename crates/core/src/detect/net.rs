@@ -48,8 +48,8 @@ pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
     let mut i = 0;
     while i < n {
         // skip to the next digit
-        match h[i..].iter().position(u8::is_ascii_digit) {
-            Some(k) => i += k,
+        match next_digit(h, i) {
+            Some(k) => i = k,
             None => break,
         }
         let mut s = i;
@@ -84,6 +84,24 @@ pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
             i = end;
         }
     }
+}
+
+/// The position of the first ASCII digit at or after `i`, eight bytes at a time.
+#[inline]
+fn next_digit(h: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= h.len() {
+        let w = u64::from_le_bytes(h[i..i + 8].try_into().unwrap_or([0; 8])) ^ (0x30 * ONES);
+        // bytes that were '0'..='9' are now 0..=9: find bytes below 10 (exact for the
+        // lowest such byte, which is the one we want)
+        let below = w.wrapping_sub(10 * ONES) & !w & HIGHS;
+        if below != 0 {
+            return Some(i + (below.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    h[i..].iter().position(u8::is_ascii_digit).map(|k| i + k)
 }
 
 /// Whether a number ending at `e` continues as a longer numeric token (`123.45`, `12-34`).

@@ -163,10 +163,10 @@ fn seed_cases_with_valid_format_are_found_exactly() {
                 let exact = found
                     .iter()
                     .any(|&(a, b, k)| a == s && b == e && (k == kind || kind == "arn"));
-                let in_arn = found
+                let inside_arn = found
                     .iter()
                     .any(|&(a, b, k)| k == "arn" && a <= s && e <= b);
-                if !exact && !in_arn {
+                if !exact && !inside_arn {
                     missed.push(format!("{value} ({ty}) in {text:?}"));
                 }
             }

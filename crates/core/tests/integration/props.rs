@@ -114,7 +114,7 @@ fn long_streams_agree_with_one_shot() {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         text.push_str(FRAGMENTS[(i >> 33) as usize % FRAGMENTS.len()]);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             text.push_str(" lorem ipsum dolor sit amet ");
         }
     }
