@@ -140,6 +140,16 @@ pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
 }
 
 fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
+    // AWS documentation writes 17-digit ids as 10 hex digits and `EXAMPLE`
+    // (`vpc-0a60eb65b4EXAMPLE`); they are documentation example values, labeled like
+    // `AKIAIOSFODNN7EXAMPLE`
+    if matches!(body, Body::Hex8or17 | Body::Hex17)
+        && run(h, b, 11, is_lower_hex) == 10
+        && h[b + 10..].starts_with(b"EXAMPLE")
+        && right_ok(h, b + 17)
+    {
+        return Some(b + 17);
+    }
     let end = match body {
         Body::Hex8or17 => {
             let n = run(h, b, 18, is_lower_hex);
@@ -318,7 +328,7 @@ fn looks_like_placeholder(body: &[u8]) -> bool {
     longest >= 6
 }
 
-/// Route 53 zone ids (`Z` + 13-21) and CloudFront distribution ids (`E` + 13), both uppercase
+/// Route 53 zone ids (`Z` + 12-21; AWS documentation shows both lengths) and CloudFront distribution ids (`E` + 13), both uppercase
 /// alphanumerics with at least one digit, standing alone.
 pub(crate) fn find_upper_ids(h: &[u8], sink: &mut Sink) {
     for s in memchr::memchr2_iter(b'Z', b'E', h) {
@@ -337,7 +347,7 @@ pub(crate) fn find_upper_ids(h: &[u8], sink: &mut Sink) {
         if digits == n || looks_like_placeholder(body) || (h[s] == b'E' && digits == 0) {
             continue;
         }
-        if h[s] == b'Z' && (13..=21).contains(&n) {
+        if h[s] == b'Z' && (12..=21).contains(&n) {
             sink.push(s, end, K::Route53Zone);
         } else if h[s] == b'E' && n == 13 {
             sink.push(s, end, K::CloudfrontDistribution);
