@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
@@ -258,8 +258,7 @@ struct Inner {
     kinds: Vec<KindInfo>,
     enabled: Vec<bool>,
     anchors: AhoCorasick,
-    contexts: AhoCorasick,
-    context_uses: Vec<Vec<usize>>,
+    contexts: context::ContextIndex,
     custom: Option<Regex>,
     custom_base: u16,
     allow: HashSet<Box<[u8]>>,
@@ -389,21 +388,12 @@ impl Detector {
                     format!("cannot build the anchor search: {e}"),
                 )
             })?;
-        let (phrases, context_uses) = context::phrases();
-        // a full DFA: one transition per byte. Alternatives measured slower: the default
-        // NFA, and a case-sensitive search with prefilters over a lowercased copy (short
-        // phrases such as `id` make the prefilter fire everywhere)
-        let contexts = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&phrases)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!("cannot build the context search: {e}"),
-                )
-            })?;
+        let contexts = context::ContextIndex::new().map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("cannot build the context search: {e}"),
+            )
+        })?;
         let allow = config.allow.iter().map(|v| v.as_bytes().into()).collect();
         Ok(Detector {
             inner: Arc::new(Inner {
@@ -411,7 +401,6 @@ impl Detector {
                 enabled,
                 anchors,
                 contexts,
-                context_uses,
                 custom,
                 custom_base,
                 allow,
@@ -500,15 +489,7 @@ impl Detector {
                 Anchor::LogGroup => hosts::aws_log_group_at(h, s, sink),
             }
         }
-        for m in self.inner.contexts.find_iter(h) {
-            context::context_at(
-                h,
-                m.start(),
-                m.end(),
-                &self.inner.context_uses[m.pattern().as_usize()],
-                sink,
-            );
-        }
+        self.inner.contexts.find(h, sink);
         if let Some(re) = &self.inner.custom {
             for m in re.find_iter(h) {
                 if m.is_empty() {
