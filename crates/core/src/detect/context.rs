@@ -233,12 +233,11 @@ impl ContextIndex {
                 let len = k1 - start;
                 let word = &h[start..k1];
                 if let Some(uses) = self.keys_by_len.get(len) {
-                    let hit: Vec<usize> = uses
-                        .iter()
-                        .copied()
-                        .filter(|&u| CONTEXTS[u].phrase.as_bytes().eq_ignore_ascii_case(word))
-                        .collect();
-                    if !hit.is_empty() && context_at(h, start, k1, &hit, sink) {
+                    let found = uses.iter().any(|&u| {
+                        CONTEXTS[u].phrase.as_bytes().eq_ignore_ascii_case(word)
+                            && context_at(h, start, k1, &[u], sink)
+                    });
+                    if found {
                         break;
                     }
                 }

@@ -2,8 +2,7 @@
 
 use super::Sink;
 use super::bytes::{
-    ends_with_ci, escape_residue_before, is_hex, is_word, left_ok, right_ok, run,
-    skip_separators_back, word_before,
+    ends_with_ci, is_hex, is_word, left_ok, right_ok, run, skip_separators_back, word_before,
 };
 use crate::catalogue::K;
 
@@ -61,9 +60,18 @@ pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
             s += 2;
         }
         let len = i - s;
-        let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'))
-            || (s > 0 && escape_residue_before(h, s) > 0);
+        let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'));
         if !left {
+            // inside a word (hex ids, hashes): nothing numeric starts before its end, unless
+            // the word starts with a JSON escape (`\u201c685749794555`)
+            if s > 0
+                && h[s - 1].is_ascii_alphanumeric()
+                && !h[s.saturating_sub(6)..s].contains(&b'\\')
+            {
+                while i < n && h[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+            }
             continue;
         }
         if len == 12 && right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i) {

@@ -86,6 +86,64 @@ fn longest_wins_and_no_overlap() {
 }
 
 #[test]
+fn context_rules() {
+    // a JSON escape glued to a number is not part of it
+    assert_eq!(
+        found(r"account \u201c685749794555\u201d"),
+        ["685749794555=account_id"]
+    );
+    // `EKS cluster:` is an EKS cluster, not the generic `cluster:` key
+    assert_eq!(
+        found("EKS cluster: acme-test-eks."),
+        ["acme-test-eks=eks_cluster"]
+    );
+    assert_eq!(found("CLUSTER: wonka-uat\n"), ["wonka-uat=ecs_cluster"]);
+    // keys aligned with many spaces, prefixed keys, escaped JSON
+    assert_eq!(
+        found("    bucket         = \"tf-state-x\""),
+        ["tf-state-x=s3_bucket"]
+    );
+    assert_eq!(found("S3_BUCKET=my-logs-1\n"), ["my-logs-1=s3_bucket"]);
+    assert_eq!(
+        found(r#"{\"functionName\":\"kyc-handler\"}"#),
+        ["kyc-handler=lambda_function"]
+    );
+    // Terraform resource ids and list-buckets names
+    assert_eq!(
+        found("aws_s3_bucket.assets: Refreshing state... [id=acme-assets-1]"),
+        ["acme-assets-1=s3_bucket"]
+    );
+    assert_eq!(
+        found("aws_instance.web: Refreshing state... [id=i-0123456789abcdef0]"),
+        ["i-0123456789abcdef0=ec2_instance"]
+    );
+    assert_eq!(
+        found("{\"Buckets\": [{\"Name\": \"acme-a\"}, {\"Name\": \"acme-b\"}]}"),
+        ["acme-a=s3_bucket", "acme-b=s3_bucket"]
+    );
+    assert_eq!(found("{\"Name\": \"not-a-bucket\"}"), Vec::<String>::new());
+    // flags, also after a YAML list dash and with the value on the next item
+    assert_eq!(
+        found("aws eks update-kubeconfig --name platform-x1 --region us-east-1"),
+        ["platform-x1=eks_cluster"]
+    );
+    assert_eq!(
+        found("      - --cluster-name\n      - billing-k8s\n"),
+        ["billing-k8s=eks_cluster"]
+    );
+    // prose phrases need an identifier-looking name; the CLI's service name is no phrase
+    assert_eq!(found("my Lambda function is failing"), Vec::<String>::new());
+    assert_eq!(
+        found("aws lambda get-function-configuration"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found("Log group /aws/lambda/x-y"),
+        ["/aws/lambda/x-y=log_group"]
+    );
+}
+
+#[test]
 fn custom_kinds_and_allowlist() {
     let det = Detector::with_config(
         &Config::new()
