@@ -329,6 +329,11 @@ catalogue! {
          ex("connecting to [2600:1f1c:5eae:7f00::eee1]:443", "2600:1f1c:5eae:7f00::eee1")],
         ["fe80::1ff:fe23:4567:890a", "::1", "0a:1b:2c:3d:4e:5f", "12:30:45"]),
 
+    // ---- awsmask's own tokens ----
+    AwsmaskToken => ("awsmask_token", "TOK", true, "text shaped like an awsmask token (AWS_<TAG>_<CODE>), masked so it comes back unchanged",
+        [ex("the placeholder AWS_EC2_7KQ2XM was already there", "AWS_EC2_7KQ2XM")],
+        ["AWS_SECRET_ACCESS_KEY=x", "AWS_REGION", "AWS_EC2_7KQ2XMZ"]),
+
     // ---- other ids ----
     KmsKeyId => ("kms_key_id", "KMS", true, "KMS key id: a key UUID or mrk- + 32 hex in a key context",
         [ex("\"KeyId\": \"c715b22f-a257-42f0-ab2d-7fd81034d512\"", "c715b22f-a257-42f0-ab2d-7fd81034d512"),

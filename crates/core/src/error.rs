@@ -10,6 +10,14 @@ pub enum ErrorKind {
     Config,
     /// Input that cannot be processed as asked (for example text that is not UTF-8).
     Input,
+    /// A key is missing, malformed, or cannot be made.
+    Key,
+    /// The mapping store failed or cannot be reached.
+    Store,
+    /// The mapping store is full of live mappings.
+    StoreFull,
+    /// Reading or writing a stream failed.
+    Io,
 }
 
 /// An error of awsmask. Its message never contains an identifier from the input.
@@ -32,6 +40,15 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    /// Whether trying again later may succeed (a store that is down or full).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Store | ErrorKind::StoreFull | ErrorKind::Io
+        )
+    }
 }
 
 impl fmt::Debug for Error {
@@ -50,3 +67,9 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}

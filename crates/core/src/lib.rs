@@ -43,10 +43,17 @@
 mod catalogue;
 mod detect;
 mod error;
+mod keys;
+mod masker;
+pub mod store;
+mod token;
 
 pub use catalogue::{Example, KindId, KindInfo};
 pub use detect::{Config, Detector, MAX_MATCH_LEN, Match, StreamScanner};
 pub use error::{Error, ErrorKind};
+pub use keys::{MasterKey, NamespaceId};
+pub use masker::{Masked, Masker, MaskerBuilder, StreamStats, StreamUnmasker};
+pub use store::{MappingStore, StoreSpec};
 
 #[cfg(test)]
 mod send_sync {
@@ -63,5 +70,9 @@ mod send_sync {
         assert_all::<KindInfo>();
         assert_all::<Error>();
         assert_all::<StreamScanner>();
+        assert_all::<Masker>();
+        assert_all::<MasterKey>();
+        assert_all::<StreamUnmasker>();
+        assert_all::<Masked<'static>>();
     }
 }

@@ -24,6 +24,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
+pub(crate) use self::bytes::left_ok;
 pub use self::stream::StreamScanner;
 use crate::catalogue::{K, KindId, KindInfo, builtin_kinds};
 use crate::error::{Error, ErrorKind};
@@ -85,6 +86,14 @@ impl Match {
         Match {
             start: self.start + by,
             end: self.end + by,
+            kind: self.kind,
+        }
+    }
+
+    pub(crate) fn shifted_back(self, by: usize) -> Match {
+        Match {
+            start: self.start - by,
+            end: self.end - by,
             kind: self.kind,
         }
     }
@@ -168,7 +177,8 @@ impl Config {
     }
 
     /// Adds a custom kind: a snake_case `name` and a regular expression (Rust `regex` syntax,
-    /// no look-around or back-references: matching stays linear in the input).
+    /// no look-around or back-references: matching stays linear in the input). Only matches
+    /// that stand as whole words (no letter, digit or `_` on either side) are reported.
     #[must_use]
     pub fn custom_kind(mut self, name: impl Into<String>, pattern: impl Into<String>) -> Config {
         self.custom.push((name.into(), pattern.into()));
@@ -262,6 +272,8 @@ struct Inner {
     custom: Option<Regex>,
     custom_base: u16,
     allow: HashSet<Box<[u8]>>,
+    /// every kind's tag, upper case: the tags a token may carry
+    tags: HashSet<Box<[u8]>>,
 }
 
 impl fmt::Debug for Detector {
@@ -395,6 +407,7 @@ impl Detector {
             )
         })?;
         let allow = config.allow.iter().map(|v| v.as_bytes().into()).collect();
+        let tags = kinds.iter().map(|k| k.tag().as_bytes().into()).collect();
         Ok(Detector {
             inner: Arc::new(Inner {
                 kinds,
@@ -404,6 +417,7 @@ impl Detector {
                 custom,
                 custom_base,
                 allow,
+                tags,
             }),
         })
     }
@@ -472,7 +486,34 @@ impl Detector {
         self.find_iter(haystack).next().is_some()
     }
 
+    /// Calls `f(start, end)` for every token-shaped span (`AWS_<TAG>_<CODE>` with a tag of
+    /// this detector, any letter case, at word boundaries).
+    pub(crate) fn find_tokens(&self, h: &[u8], f: &mut dyn FnMut(usize, usize)) {
+        let tags = &self.inner.tags;
+        let is_tag = |t: &[u8]| {
+            let mut up = [0u8; 24];
+            t.len() <= up.len() && {
+                up[..t.len()].copy_from_slice(t);
+                up[..t.len()].make_ascii_uppercase();
+                tags.contains(&up[..t.len()])
+            }
+        };
+        let mut covered = 0;
+        for u in memchr::memchr_iter(b'_', h) {
+            if u < 3 || u - 3 < covered || !h[u - 3..u].eq_ignore_ascii_case(b"AWS") {
+                continue;
+            }
+            if let Some(end) = crate::token::token_at(h, u - 3, is_tag) {
+                f(u - 3, end);
+                covered = end;
+            }
+        }
+    }
+
     fn candidates(&self, h: &[u8], sink: &mut Sink) {
+        if self.inner.enabled[K::AwsmaskToken as usize] {
+            self.find_tokens(h, &mut |s, e| sink.push(s, e, K::AwsmaskToken));
+        }
         ids::find_dash_ids(h, sink);
         ids::find_upper_ids(h, sink);
         ids::find_cognito_pools(h, sink);
@@ -492,7 +533,8 @@ impl Detector {
         self.inner.contexts.find(h, sink);
         if let Some(re) = &self.inner.custom {
             for m in re.find_iter(h) {
-                if m.is_empty() {
+                // whole words only, so that a token put in its place reads as a token again
+                if m.is_empty() || !bytes::left_ok(h, m.start()) || !bytes::right_ok(h, m.end()) {
                     continue;
                 }
                 let end = m.end().min(m.start() + MAX_MATCH_LEN);

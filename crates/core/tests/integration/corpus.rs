@@ -183,3 +183,58 @@ fn seed_cases_with_valid_format_are_found_exactly() {
         missed.join("\n")
     );
 }
+
+/// Occurrences of `needle` in `hay` (overlapping ones too) that lie outside every span.
+fn count_outside(hay: &str, needle: &str, spans: &[(usize, usize)]) -> usize {
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(k) = hay[from..].find(needle) {
+        let (s, e) = (from + k, from + k + needle.len());
+        if !spans.iter().any(|&(a, b)| a <= s && e <= b) {
+            n += 1;
+        }
+        from = s + hay[s..].chars().next().map_or(1, char::len_utf8);
+    }
+    n
+}
+
+#[test]
+fn dev_corpus_round_trips_and_leaks_nothing() {
+    let Some(recs) = records("dev.jsonl") else {
+        return;
+    };
+    let masker = awsmask::Masker::new().unwrap();
+    let mut leaks = Vec::new();
+    let mut values = 0;
+    for r in &recs {
+        let text = r["text"].as_str().unwrap();
+        let masked = masker.mask(text).unwrap();
+        let back = masker.unmask(masked.text()).unwrap();
+        assert!(back == text, "record {} does not round-trip", r["id"]);
+        let spans: Vec<(usize, usize)> = r["spans"].as_array().unwrap().iter().map(span).collect();
+        for s in r["spans"].as_array().unwrap() {
+            let mut check = vec![s["value"].as_str().unwrap()];
+            for p in s["parts"].as_array().into_iter().flatten() {
+                check.push(p["value"].as_str().unwrap());
+            }
+            for v in check {
+                values += 1;
+                let visible = masked.text().matches(v).count();
+                if visible > count_outside(text, v, &spans) {
+                    leaks.push(format!("{} {v:?}", r["id"]));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "dev corpus: {} records round-trip; {values} labeled values and parts checked, {} leaked",
+        recs.len(),
+        leaks.len()
+    );
+    assert!(
+        leaks.is_empty(),
+        "{} leaks: {:?}",
+        leaks.len(),
+        &leaks[..leaks.len().min(20)]
+    );
+}

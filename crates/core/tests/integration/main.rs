@@ -6,4 +6,5 @@
 #![expect(clippy::cast_precision_loss, reason = "span counts are far below 2^52")]
 
 mod corpus;
+mod masking;
 mod props;

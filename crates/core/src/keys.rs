@@ -1,0 +1,271 @@
+//! Keys: the master key, per-namespace keys, token codes and sealing.
+//!
+//! From the master key, HKDF-SHA256 derives for each namespace a token key (HMAC-SHA256 over
+//! `kind ‖ value ‖ attempt` gives the token's code), a sealing key (XChaCha20-Poly1305 seals
+//! each value before it reaches a store, with the token as associated data) and a namespace id
+//! (names the namespace in stores without revealing its name).
+
+use std::fmt;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, ErrorKind};
+use crate::token::{self, CODE_LEN};
+
+/// The 32-byte secret from which every namespace key is derived. Its `Debug` output is
+/// redacted.
+#[derive(Clone)]
+pub struct MasterKey([u8; 32]);
+
+impl MasterKey {
+    /// A key from 32 bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
+        MasterKey(bytes)
+    }
+
+    /// A fresh random key from the operating system's generator.
+    ///
+    /// # Errors
+    ///
+    /// When the operating system has no randomness to give.
+    pub fn random() -> Result<MasterKey, Error> {
+        let mut k = [0u8; 32];
+        getrandom::getrandom(&mut k)
+            .map_err(|e| Error::new(ErrorKind::Key, format!("no randomness for a key: {e}")))?;
+        Ok(MasterKey(k))
+    }
+
+    /// A key from 64 hexadecimal digits (as in `AWSMASK_KEY`); surrounding white space is
+    /// ignored.
+    ///
+    /// # Errors
+    ///
+    /// When the text is not exactly 64 hexadecimal digits. The message never repeats it.
+    pub fn from_hex(text: &str) -> Result<MasterKey, Error> {
+        let t = text.trim().as_bytes();
+        let bad = || Error::new(ErrorKind::Key, "a key must be 64 hexadecimal digits");
+        if t.len() != 64 {
+            return Err(bad());
+        }
+        let mut k = [0u8; 32];
+        for (i, pair) in t.chunks(2).enumerate() {
+            let hi = hex_val(pair[0]).ok_or_else(bad)?;
+            let lo = hex_val(pair[1]).ok_or_else(bad)?;
+            k[i] = hi << 4 | lo;
+        }
+        Ok(MasterKey(k))
+    }
+
+    /// The key as 64 lower-case hexadecimal digits (for writing a key file).
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(64);
+        for &b in &self.0 {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
+    }
+
+    /// Reads a key file: 64 hexadecimal digits.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or does not hold a key.
+    pub fn from_file(path: &Path) -> Result<MasterKey, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Key,
+                format!("cannot read key file {}: {e}", path.display()),
+            )
+        })?;
+        MasterKey::from_hex(&text)
+            .map_err(|e| Error::new(ErrorKind::Key, format!("key file {}: {e}", path.display())))
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Identifies a namespace in a store: derived from the key and the namespace name, so that a
+/// store never sees the name, and two keys never share a namespace.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct NamespaceId(String);
+
+impl NamespaceId {
+    /// As text (32 hexadecimal digits), for store key names.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NamespaceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NamespaceId({})", self.0)
+    }
+}
+
+/// The keys of one namespace.
+#[derive(Clone)]
+pub(crate) struct NamespaceKeys {
+    token: Hmac<Sha256>,
+    seal: XChaCha20Poly1305,
+    id: NamespaceId,
+}
+
+impl fmt::Debug for NamespaceKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamespaceKeys")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NamespaceKeys {
+    pub(crate) fn derive(master: &MasterKey, namespace: &str) -> NamespaceKeys {
+        let hk = Hkdf::<Sha256>::new(Some(b"awsmask v1"), &master.0);
+        let expand = |label: &[u8]| {
+            let mut okm = [0u8; 32];
+            // 32 bytes is far below HKDF-SHA256's limit of 8160
+            let _ = hk.expand_multi_info(&[label, b"\0", namespace.as_bytes()], &mut okm);
+            okm
+        };
+        let token_key = expand(b"token");
+        let seal_key = expand(b"seal");
+        let id = expand(b"namespace-id");
+        let mut hex = MasterKey(id).to_hex();
+        hex.truncate(32);
+        NamespaceKeys {
+            token: <Hmac<Sha256> as KeyInit>::new_from_slice(&token_key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
+            seal: XChaCha20Poly1305::new((&seal_key).into()),
+            id: NamespaceId(hex),
+        }
+    }
+
+    pub(crate) fn id(&self) -> &NamespaceId {
+        &self.id
+    }
+
+    /// The token for `value` of the kind with `tag`, at collision `attempt`.
+    pub(crate) fn token(&self, tag: &str, kind: &str, value: &[u8], attempt: u32) -> String {
+        let mut mac = self.token.clone();
+        // length-prefixed fields: no two (kind, value, attempt) triples feed the same bytes
+        mac.update(&(kind.len() as u64).to_be_bytes());
+        mac.update(kind.as_bytes());
+        mac.update(&(value.len() as u64).to_be_bytes());
+        mac.update(value);
+        mac.update(&attempt.to_be_bytes());
+        let out = mac.finalize().into_bytes();
+        let code: [u8; CODE_LEN] = token::code_from(&out);
+        token::format(tag, &code)
+    }
+
+    /// Seals `value` for storage under `token`: a random 24-byte nonce, then the ciphertext.
+    pub(crate) fn seal(&self, token: &str, value: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce)
+            .map_err(|e| Error::new(ErrorKind::Key, format!("no randomness for a nonce: {e}")))?;
+        let ct = self
+            .seal
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: value,
+                    aad: token.as_bytes(),
+                },
+            )
+            .map_err(|_| Error::new(ErrorKind::Key, "cannot seal a value"))?;
+        let mut out = Vec::with_capacity(24 + ct.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Opens what [`seal`](Self::seal) made for `token`; `None` when it was not sealed with
+    /// this namespace's key for this token.
+    pub(crate) fn open(&self, token: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = sealed.split_at(24);
+        self.seal
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: token.as_bytes(),
+                },
+            )
+            .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_keys_round_trip_and_errors_do_not_echo() {
+        let k = MasterKey::from_bytes([7; 32]);
+        let hex = k.to_hex();
+        assert_eq!(MasterKey::from_hex(&hex).unwrap().0, [7; 32]);
+        let err = MasterKey::from_hex("zz-secret-looking-text")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"));
+        assert_eq!(format!("{k:?}"), "MasterKey(<redacted>)");
+    }
+
+    #[test]
+    fn tokens_are_deterministic_per_namespace() {
+        let m = MasterKey::from_bytes([1; 32]);
+        let a = NamespaceKeys::derive(&m, "a");
+        let a2 = NamespaceKeys::derive(&m, "a");
+        let b = NamespaceKeys::derive(&m, "b");
+        let t = a.token("EC2", "ec2_instance", b"i-0123456789abcdef0", 0);
+        assert_eq!(
+            t,
+            a2.token("EC2", "ec2_instance", b"i-0123456789abcdef0", 0)
+        );
+        assert_ne!(t, b.token("EC2", "ec2_instance", b"i-0123456789abcdef0", 0));
+        assert_ne!(t, a.token("EC2", "ec2_instance", b"i-0123456789abcdef0", 1));
+        assert!(t.starts_with("AWS_EC2_") && t.len() == 14);
+        assert_ne!(a.id(), b.id());
+    }
+
+    #[test]
+    fn sealing_binds_namespace_and_token() {
+        let m = MasterKey::from_bytes([2; 32]);
+        let a = NamespaceKeys::derive(&m, "a");
+        let b = NamespaceKeys::derive(&m, "b");
+        let sealed = a.seal("AWS_EC2_000000", b"i-0123456789abcdef0").unwrap();
+        assert!(!sealed.windows(5).any(|w| w == b"i-012"));
+        assert_eq!(
+            a.open("AWS_EC2_000000", &sealed).unwrap(),
+            b"i-0123456789abcdef0"
+        );
+        assert!(a.open("AWS_EC2_000001", &sealed).is_none());
+        assert!(b.open("AWS_EC2_000000", &sealed).is_none());
+    }
+}

@@ -1,0 +1,760 @@
+//! Reversible masking: identifiers out, tokens in, and back.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::catalogue::KindId;
+use crate::detect::{Config, Detector, Match, StreamScanner};
+use crate::error::{Error, ErrorKind};
+use crate::keys::{MasterKey, NamespaceKeys};
+use crate::store::{Claim, DEFAULT_TTL, MappingStore, MemoryStore};
+use crate::token;
+
+/// How many collision attempts a value gets before masking fails. With 30-bit codes a second
+/// attempt is already rare; eight means a namespace is near saturation.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Cached value ↔ token pairs live at most this long (and half the TTL), so that a store
+/// that lost its data is claimed again soon.
+const CACHE_FOR: Duration = Duration::from_secs(600);
+
+/// At most this many cached pairs; the cache is cleared when it is full.
+const CACHE_CAPACITY: usize = 100_000;
+
+/// Masks and unmasks text: identifiers become typed tokens such as `AWS_EC2_7KQ2XM`, and
+/// tokens become identifiers again. Cheap to clone and safe to share between threads.
+///
+/// # Example
+///
+/// ```
+/// use awsmask::Masker;
+///
+/// let masker = Masker::new()?;
+/// let masked = masker.mask("instance i-0123456789abcdef0 is down")?;
+/// assert!(masked.text().starts_with("instance AWS_EC2_"));
+/// let answer = format!("Restart {} now.", &masked.text()[9..23]);
+/// assert_eq!(masker.unmask(&answer)?, "Restart i-0123456789abcdef0 now.");
+/// # Ok::<(), awsmask::Error>(())
+/// ```
+///
+/// # Sync and async
+///
+/// Every method blocks the calling thread while the store works: call them from async code
+/// through the runtime's blocking pool (`tokio::task::spawn_blocking`), never directly on an
+/// executor thread.
+#[derive(Clone)]
+pub struct Masker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    det: Detector,
+    store: Arc<dyn MappingStore>,
+    keys: NamespaceKeys,
+    ttl: Duration,
+    cache_for: Duration,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// value -> (kind, token, when cached); a value rarely has more than one kind
+    tokens: HashMap<Box<[u8]>, Vec<(KindId, Box<str>, Instant)>>,
+    values: HashMap<Box<str>, (Box<[u8]>, Instant)>,
+}
+
+impl fmt::Debug for Masker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Masker")
+            .field("namespace", self.inner.keys.id())
+            .field("store", &self.inner.store)
+            .field("ttl", &self.inner.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Masker`].
+#[derive(Default)]
+pub struct MaskerBuilder {
+    config: Config,
+    store: Option<Arc<dyn MappingStore>>,
+    key: Option<MasterKey>,
+    namespace: Option<String>,
+    ttl: Option<Duration>,
+}
+
+impl fmt::Debug for MaskerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaskerBuilder")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .field("key", &self.key)
+            .field("namespace", &self.namespace)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl MaskerBuilder {
+    /// Detection settings (kinds, custom kinds, allowlist).
+    #[must_use]
+    pub fn configure(mut self, config: Config) -> MaskerBuilder {
+        self.config = self.config.overwrite(config);
+        self
+    }
+
+    /// The mapping store (default: a new in-memory store).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn MappingStore>) -> MaskerBuilder {
+        self.store = Some(store);
+        self
+    }
+
+    /// The master key (default: a random key, which only this process knows).
+    #[must_use]
+    pub fn key(mut self, key: MasterKey) -> MaskerBuilder {
+        self.key = Some(key);
+        self
+    }
+
+    /// The namespace (default `default`): tokens of one namespace never unmask in another.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> MaskerBuilder {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// How long a mapping lives after its last use (default 7 days).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> MaskerBuilder {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Builds the masker.
+    ///
+    /// # Errors
+    ///
+    /// Invalid detection settings, an empty namespace, a zero TTL, or no randomness for a
+    /// key.
+    pub fn build(self) -> Result<Masker, Error> {
+        let det = Detector::with_config(&self.config)?;
+        let namespace = self.namespace.unwrap_or_else(|| "default".to_owned());
+        if namespace.is_empty() || namespace.len() > 256 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a namespace is 1 to 256 bytes",
+            ));
+        }
+        let ttl = self.ttl.unwrap_or(DEFAULT_TTL);
+        if ttl.is_zero() {
+            return Err(Error::new(ErrorKind::Config, "the TTL must be positive"));
+        }
+        let key = match self.key {
+            Some(k) => k,
+            None => MasterKey::random()?,
+        };
+        let keys = NamespaceKeys::derive(&key, &namespace);
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        Ok(Masker {
+            inner: Arc::new(Inner {
+                det,
+                store,
+                keys,
+                ttl,
+                cache_for: CACHE_FOR.min(ttl / 2),
+                cache: Mutex::new(Cache::default()),
+            }),
+        })
+    }
+}
+
+/// The result of masking: the text and what was masked, by kind. Never holds an original
+/// value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Masked<'h> {
+    text: Cow<'h, str>,
+    counts: BTreeMap<String, usize>,
+}
+
+impl fmt::Debug for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Masked")
+            .field("text", &self.text)
+            .field("counts", &self.counts)
+            .finish()
+    }
+}
+
+impl<'h> Masked<'h> {
+    /// The masked text (borrowed from the input when nothing was masked).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The masked text, owned or borrowed.
+    #[must_use]
+    pub fn into_text(self) -> Cow<'h, str> {
+        self.text
+    }
+
+    /// How many identifiers of each kind (by name) were masked.
+    #[must_use]
+    pub fn counts(&self) -> &BTreeMap<String, usize> {
+        &self.counts
+    }
+
+    /// How many identifiers were masked in all.
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+}
+
+/// What [`Masker::mask_stream`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Identifiers masked, by kind name.
+    pub counts: BTreeMap<String, usize>,
+}
+
+impl Masker {
+    /// A masker with every default: the built-in catalogue, a new in-memory store, a random
+    /// key and the namespace `default`.
+    ///
+    /// # Errors
+    ///
+    /// When the operating system gives no randomness for the key.
+    pub fn new() -> Result<Masker, Error> {
+        Masker::builder().build()
+    }
+
+    /// A builder for every other setting.
+    #[must_use]
+    pub fn builder() -> MaskerBuilder {
+        MaskerBuilder::default()
+    }
+
+    /// The detector this masker uses.
+    #[must_use]
+    pub fn detector(&self) -> &Detector {
+        &self.inner.det
+    }
+
+    /// Masks every identifier in `text`. Fails closed: when any value cannot be masked (the
+    /// store fails or refuses), the result is an error and no text.
+    ///
+    /// # Errors
+    ///
+    /// A store error, a full store, or a namespace so full that a value finds no free token.
+    pub fn mask<'h>(&self, text: &'h str) -> Result<Masked<'h>, Error> {
+        let matches: Vec<Match> = self.inner.det.find_iter(text.as_bytes()).collect();
+        if matches.is_empty() {
+            return Ok(Masked {
+                text: Cow::Borrowed(text),
+                counts: BTreeMap::new(),
+            });
+        }
+        let tokens = self.tokens_for(text.as_bytes(), &matches)?;
+        let mut out = String::with_capacity(text.len() + matches.len() * 8);
+        let mut counts = BTreeMap::new();
+        let mut last = 0;
+        for (m, t) in matches.iter().zip(&tokens) {
+            out.push_str(&text[last..m.start()]);
+            out.push_str(t);
+            last = m.end();
+            *counts
+                .entry(self.inner.det.kind(m.kind()).name().to_owned())
+                .or_insert(0) += 1;
+        }
+        out.push_str(&text[last..]);
+        Ok(Masked {
+            text: Cow::Owned(out),
+            counts,
+        })
+    }
+
+    /// The token of every match, claiming new ones in one store call (plus one per round of
+    /// collisions, which are rare).
+    fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<Vec<Box<str>>, Error> {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let mut tokens: Vec<Option<Box<str>>> = vec![None; matches.len()];
+        // distinct values still without a token: (kind, value) -> match indexes
+        let mut pending: Vec<(KindId, &[u8], Vec<usize>)> = Vec::new();
+        {
+            let cache = inner.cache.lock().map_err(|_| poisoned())?;
+            let mut index: HashMap<(KindId, &[u8]), usize> = HashMap::new();
+            for (i, m) in matches.iter().enumerate() {
+                let value = &h[m.range()];
+                if let Some((_, t, at)) = cache
+                    .tokens
+                    .get(value)
+                    .and_then(|v| v.iter().find(|(k, _, _)| *k == m.kind()))
+                {
+                    if now.duration_since(*at) < inner.cache_for {
+                        tokens[i] = Some(t.clone());
+                        continue;
+                    }
+                }
+                match index.get(&(m.kind(), value)) {
+                    Some(&p) => pending[p].2.push(i),
+                    None => {
+                        index.insert((m.kind(), value), pending.len());
+                        pending.push((m.kind(), value, vec![i]));
+                    }
+                }
+            }
+        }
+        let mut attempt = 0;
+        let mut todo: Vec<usize> = (0..pending.len()).collect();
+        let mut won: Vec<(KindId, &[u8], String)> = Vec::new();
+        while !todo.is_empty() {
+            if attempt == MAX_ATTEMPTS {
+                return Err(Error::new(
+                    ErrorKind::StoreFull,
+                    "a value found no free token after 8 attempts: the namespace is nearly full",
+                ));
+            }
+            let mut names = Vec::with_capacity(todo.len());
+            let mut sealed = Vec::with_capacity(todo.len());
+            for &p in &todo {
+                let (kind, value, _) = &pending[p];
+                let info = inner.det.kind(*kind);
+                let t = inner.keys.token(info.tag(), info.name(), value, attempt);
+                sealed.push(inner.keys.seal(&t, value)?);
+                names.push(t);
+            }
+            let claims: Vec<Claim<'_>> = names
+                .iter()
+                .zip(&sealed)
+                .map(|(t, s)| Claim {
+                    token: t,
+                    sealed: s,
+                })
+                .collect();
+            let answers = inner.store.claim(inner.keys.id(), &claims, inner.ttl)?;
+            if answers.len() != todo.len() {
+                return Err(Error::new(
+                    ErrorKind::Store,
+                    "the store answered a different number of claims",
+                ));
+            }
+            let mut next = Vec::new();
+            for ((p, t), answer) in todo.iter().zip(names).zip(answers) {
+                let (kind, value, _) = &pending[*p];
+                let mine = match answer {
+                    None => true,
+                    Some(existing) => inner.keys.open(&t, &existing).is_some_and(|v| v == *value),
+                };
+                if mine {
+                    won.push((*kind, value, t));
+                    for &i in &pending[*p].2 {
+                        tokens[i] = Some(Box::from(won.last().map_or("", |w| w.2.as_str())));
+                    }
+                } else {
+                    next.push(*p);
+                }
+            }
+            todo = next;
+            attempt += 1;
+        }
+        if !won.is_empty() {
+            let mut cache = inner.cache.lock().map_err(|_| poisoned())?;
+            if cache.tokens.len() + won.len() > CACHE_CAPACITY {
+                cache.tokens.clear();
+                cache.values.clear();
+            }
+            for (kind, value, t) in won {
+                let t: Box<str> = t.into();
+                let entry = cache.tokens.entry(value.into()).or_default();
+                entry.retain(|(k, _, _)| *k != kind);
+                entry.push((kind, t.clone(), now));
+                cache.values.insert(t, (value.into(), now));
+            }
+        }
+        Ok(tokens.into_iter().map(|t| t.unwrap_or_default()).collect())
+    }
+
+    /// Puts the real values back for every token of this namespace in `text`, in one store
+    /// call. Tokens may come back in another letter case or wrapped in Markdown; text that
+    /// looks like a token but does not resolve in this namespace stays as it is.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn unmask<'h>(&self, text: &'h str) -> Result<Cow<'h, str>, Error> {
+        let spans = self.token_spans(text.as_bytes(), 0);
+        if spans.is_empty() {
+            return Ok(Cow::Borrowed(text));
+        }
+        let values = self.resolve(text.as_bytes(), &spans)?;
+        if values.iter().all(Option::is_none) {
+            return Ok(Cow::Borrowed(text));
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for ((s, e), v) in spans.iter().zip(&values) {
+            if let Some(v) = v {
+                out.push_str(&text[last..*s]);
+                out.push_str(v);
+                last = *e;
+            }
+        }
+        out.push_str(&text[last..]);
+        Ok(Cow::Owned(out))
+    }
+
+    /// Token-shaped spans in `h` that start at or after `from`.
+    fn token_spans(&self, h: &[u8], from: usize) -> Vec<(usize, usize)> {
+        let mut spans = Vec::new();
+        self.inner.det.find_tokens(h, &mut |s, e| {
+            if s >= from {
+                spans.push((s, e));
+            }
+        });
+        spans
+    }
+
+    /// The value behind each token span, if it resolves in this namespace.
+    fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<String>>, Error> {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let canon: Vec<String> = spans
+            .iter()
+            .map(|&(s, e)| token::canonical(&h[s..e]))
+            .collect();
+        let mut out: Vec<Option<String>> = vec![None; spans.len()];
+        let mut ask: Vec<&str> = Vec::new();
+        let mut ask_idx: HashMap<&str, usize> = HashMap::new();
+        {
+            let cache = inner.cache.lock().map_err(|_| poisoned())?;
+            for (i, c) in canon.iter().enumerate() {
+                if let Some((v, at)) = cache.values.get(c.as_str()) {
+                    if now.duration_since(*at) < inner.cache_for {
+                        out[i] = String::from_utf8(v.to_vec()).ok();
+                        continue;
+                    }
+                }
+                if !ask_idx.contains_key(c.as_str()) {
+                    ask_idx.insert(c, ask.len());
+                    ask.push(c);
+                }
+            }
+        }
+        if !ask.is_empty() {
+            let found = inner.store.resolve(inner.keys.id(), &ask, inner.ttl)?;
+            if found.len() != ask.len() {
+                return Err(Error::new(
+                    ErrorKind::Store,
+                    "the store answered a different number of lookups",
+                ));
+            }
+            let opened: Vec<Option<String>> = ask
+                .iter()
+                .zip(found)
+                .map(|(t, f)| {
+                    f.and_then(|sealed| inner.keys.open(t, &sealed))
+                        .and_then(|v| String::from_utf8(v).ok())
+                })
+                .collect();
+            for (i, c) in canon.iter().enumerate() {
+                if out[i].is_none() {
+                    if let Some(&k) = ask_idx.get(c.as_str()) {
+                        out[i].clone_from(&opened[k]);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Masks a stream: reads `rdr` to its end and writes the masked text to `wtr`.
+    ///
+    /// # Memory usage
+    ///
+    /// Bounded: the reader is consumed in chunks of 1 MiB and at most a few MiB are held.
+    /// Nothing is written past the last fully masked point: on an error, what `wtr` received
+    /// is a masked prefix of the input, never a half-masked identifier. The writer is not
+    /// flushed.
+    ///
+    /// # Errors
+    ///
+    /// Input that is not UTF-8 (with its byte offset), a read or write error, or a store
+    /// error.
+    pub fn mask_stream(
+        &self,
+        mut rdr: impl Read,
+        mut wtr: impl Write,
+    ) -> Result<StreamStats, Error> {
+        const CHUNK: usize = 1 << 20;
+        let mut scanner = StreamScanner::new(&self.inner.det);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut buf_start = 0usize;
+        let mut flushed = 0usize;
+        let mut chunk = vec![0u8; CHUNK];
+        let mut utf8 = Utf8Check::default();
+        let mut matches = Vec::new();
+        let mut stats = StreamStats::default();
+        loop {
+            let n = match rdr.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("cannot read the input: {e}"),
+                    ));
+                }
+            };
+            utf8.check(&chunk[..n])?;
+            stats.bytes_in += n as u64;
+            buf.extend_from_slice(&chunk[..n]);
+            matches.clear();
+            scanner.push(&chunk[..n], &mut matches);
+            let upto = scanner.resolved();
+            self.flush_masked(
+                &mut buf,
+                &mut buf_start,
+                &mut flushed,
+                &matches,
+                upto,
+                &mut wtr,
+                &mut stats,
+            )?;
+        }
+        utf8.finish()?;
+        matches.clear();
+        scanner.finish(&mut matches);
+        let end = buf_start + buf.len();
+        self.flush_masked(
+            &mut buf,
+            &mut buf_start,
+            &mut flushed,
+            &matches,
+            end,
+            &mut wtr,
+            &mut stats,
+        )?;
+        Ok(stats)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the state of one streaming loop")]
+    fn flush_masked(
+        &self,
+        buf: &mut Vec<u8>,
+        buf_start: &mut usize,
+        flushed: &mut usize,
+        matches: &[Match],
+        upto: usize,
+        wtr: &mut impl Write,
+        stats: &mut StreamStats,
+    ) -> Result<(), Error> {
+        let base = *buf_start;
+        let local: Vec<Match> = matches.iter().map(|m| m.shifted_back(base)).collect();
+        // every token first: on a store error nothing of this batch is written
+        let tokens = if local.is_empty() {
+            Vec::new()
+        } else {
+            self.tokens_for(buf, &local)?
+        };
+        let mut out = Vec::with_capacity(upto.saturating_sub(*flushed) + tokens.len() * 16);
+        let mut pos = *flushed - base;
+        for (m, t) in local.iter().zip(&tokens) {
+            out.extend_from_slice(&buf[pos..m.start()]);
+            out.extend_from_slice(t.as_bytes());
+            pos = m.end();
+            *stats
+                .counts
+                .entry(self.inner.det.kind(m.kind()).name().to_owned())
+                .or_insert(0) += 1;
+        }
+        let upto_local = upto.saturating_sub(base).max(pos);
+        out.extend_from_slice(&buf[pos..upto_local]);
+        wtr.write_all(&out)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the output: {e}")))?;
+        stats.bytes_out += out.len() as u64;
+        *flushed = base + upto_local;
+        buf.drain(..upto_local);
+        *buf_start = *flushed;
+        Ok(())
+    }
+
+    /// A stream unmasker for an answer that arrives in pieces.
+    #[must_use]
+    pub fn stream_unmasker(&self) -> StreamUnmasker {
+        StreamUnmasker {
+            masker: self.clone(),
+            buf: Vec::new(),
+            emitted: 0,
+        }
+    }
+}
+
+fn poisoned() -> Error {
+    Error::new(
+        ErrorKind::Store,
+        "masker cache poisoned by a panic in another thread",
+    )
+}
+
+/// Checks that a stream of byte chunks is UTF-8, wherever the chunks are split.
+#[derive(Default)]
+struct Utf8Check {
+    carry: Vec<u8>,
+    offset: u64,
+}
+
+impl Utf8Check {
+    fn check(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let mut joined;
+        let data: &[u8] = if self.carry.is_empty() {
+            chunk
+        } else {
+            joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(chunk);
+            &joined
+        };
+        match std::str::from_utf8(data) {
+            Ok(_) => {
+                self.offset += data.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.error_len().is_none() => {
+                let ok = e.valid_up_to();
+                self.offset += ok as u64;
+                self.carry = data[ok..].to_vec();
+                Ok(())
+            }
+            Err(e) => Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "the input is not UTF-8 (invalid byte at offset {})",
+                    self.offset + e.valid_up_to() as u64
+                ),
+            )),
+        }
+    }
+
+    fn finish(&self) -> Result<(), Error> {
+        if self.carry.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "the input ends inside a UTF-8 character (offset {})",
+                    self.offset
+                ),
+            ))
+        }
+    }
+}
+
+/// Unmasks an answer that arrives in pieces (a streamed model response): each
+/// [`push`](Self::push) returns the text that is ready, holding back only what may be the
+/// start of a token; [`finish`](Self::finish) returns the rest. The concatenated output is
+/// exactly [`Masker::unmask`] of the concatenated input, however the input was split.
+#[derive(Debug)]
+pub struct StreamUnmasker {
+    masker: Masker,
+    /// bytes not yet emitted, after up to `CONTEXT` bytes already emitted (for boundaries)
+    buf: Vec<u8>,
+    /// how many bytes at the start of `buf` were emitted already
+    emitted: usize,
+}
+
+/// Bytes kept from emitted text to decide whether a token starts at a word boundary.
+const CONTEXT: usize = 8;
+
+impl StreamUnmasker {
+    /// Adds a piece of the answer; returns the text that is ready to emit.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn push(&mut self, chunk: &str) -> Result<String, Error> {
+        self.buf.extend_from_slice(chunk.as_bytes());
+        let hold = hold_back(&self.buf, self.emitted);
+        self.emit(hold)
+    }
+
+    /// Ends the answer; returns the rest of the text.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn finish(&mut self) -> Result<String, Error> {
+        let out = self.emit(self.buf.len())?;
+        self.buf.clear();
+        self.emitted = 0;
+        Ok(out)
+    }
+
+    fn emit(&mut self, upto: usize) -> Result<String, Error> {
+        if upto <= self.emitted {
+            return Ok(String::new());
+        }
+        let h = &self.buf[..upto];
+        let spans = self.masker.token_spans(h, self.emitted);
+        let values = if spans.is_empty() {
+            Vec::new()
+        } else {
+            self.masker.resolve(h, &spans)?
+        };
+        let mut out = Vec::with_capacity(upto - self.emitted);
+        let mut last = self.emitted;
+        for ((s, e), v) in spans.iter().zip(&values) {
+            if let Some(v) = v {
+                out.extend_from_slice(&h[last..*s]);
+                out.extend_from_slice(v.as_bytes());
+                last = *e;
+            }
+        }
+        out.extend_from_slice(&h[last..upto]);
+        // keep a little emitted context for the next boundary check
+        let keep_from = upto.saturating_sub(CONTEXT);
+        self.buf.drain(..keep_from);
+        self.emitted = upto - keep_from;
+        // the input was UTF-8 and cuts fall on ASCII bytes or the end
+        String::from_utf8(out)
+            .map_err(|_| Error::new(ErrorKind::Input, "internal: unmasked text is not UTF-8"))
+    }
+}
+
+/// Where the text that may still become a token starts: the earliest position in the last
+/// bytes of `buf` (not before `emitted`) from which the rest reads as the beginning of a
+/// token (`a`, `aws_e`, `AWS_EC2_7KQ`, or a whole token whose end is not yet known).
+fn hold_back(buf: &[u8], emitted: usize) -> usize {
+    const MAX_TOKEN: usize = 4 + 17 + 1 + token::CODE_LEN;
+    let from = buf.len().saturating_sub(MAX_TOKEN + 1).max(emitted);
+    for s in from..buf.len() {
+        let rest = &buf[s..];
+        let head = &rest[..rest.len().min(4)];
+        if !head.eq_ignore_ascii_case(&b"AWS_"[..head.len()]) {
+            continue;
+        }
+        if rest.len() <= 4
+            || rest[4..]
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        {
+            return s;
+        }
+    }
+    buf.len()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+use super::*;
+use crate::store::MemoryStore;
+
+fn key() -> MasterKey {
+    MasterKey::from_bytes([42; 32])
+}
+
+fn masker(ns: &str, store: &Arc<dyn MappingStore>) -> Masker {
+    Masker::builder()
+        .key(key())
+        .namespace(ns)
+        .store(store.clone())
+        .build()
+        .unwrap()
+}
+
+const TEXT: &str = r#"{"InstanceId": "i-0123456789abcdef0", "OwnerId": "123456789012", "Arn": "arn:aws:iam::123456789012:role/deploy"} and i-0123456789abcdef0 again"#;
+
+#[test]
+fn round_trip_and_nothing_left() {
+    let m = Masker::new().unwrap();
+    let masked = m.mask(TEXT).unwrap();
+    for v in ["i-0123456789abcdef0", "123456789012", "deploy"] {
+        assert!(!masked.text().contains(v), "{v} leaked: {}", masked.text());
+    }
+    assert_eq!(masked.counts()["ec2_instance"], 2);
+    assert_eq!(masked.total(), 4);
+    // the same value gets the same token
+    let t: Vec<&str> = masked.text().matches("AWS_EC2_").collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!(m.unmask(masked.text()).unwrap(), TEXT);
+}
+
+#[test]
+fn no_identifier_borrows() {
+    let m = Masker::new().unwrap();
+    assert!(matches!(
+        m.mask("nothing here").unwrap().into_text(),
+        Cow::Borrowed(_)
+    ));
+    assert!(matches!(
+        m.unmask("nothing here AWS_REGION").unwrap(),
+        Cow::Borrowed(_)
+    ));
+}
+
+#[test]
+fn token_shaped_input_comes_back_unchanged() {
+    let store: Arc<dyn MappingStore> = Arc::new(MemoryStore::new());
+    let m = masker("t", &store);
+    let first = m.mask("vpc-0a1b2c3d").unwrap().text().to_owned();
+    // a text that already holds that very token, lower-cased too, and another token shape
+    let text = format!(
+        "{first} {} AWS_EC2_ZZZZZZ vpc-0a1b2c3d\\n{first}",
+        first.to_lowercase()
+    );
+    let masked = m.mask(&text).unwrap();
+    // only the real vpc id becomes that token; the token-shaped texts became other tokens
+    assert_eq!(masked.text().matches(&first).count(), 1);
+    assert_eq!(masked.counts()["awsmask_token"], 4);
+    assert_eq!(m.unmask(masked.text()).unwrap(), text);
+}
+
+#[test]
+fn case_and_markdown_changes_still_unmask() {
+    let m = Masker::new().unwrap();
+    let t = m.mask("sg-0123456789abcdef0").unwrap().text().to_owned();
+    let answer = format!("Open **{}** and `{}`.", t.to_lowercase(), t);
+    assert_eq!(
+        m.unmask(&answer).unwrap(),
+        "Open **sg-0123456789abcdef0** and `sg-0123456789abcdef0`."
+    );
+    // a token that resolves nowhere stays
+    assert_eq!(m.unmask("AWS_SG_000000").unwrap(), "AWS_SG_000000");
+}
+
+#[test]
+fn deterministic_across_maskers_and_stores_with_one_key() {
+    let a = Masker::builder().key(key()).namespace("p").build().unwrap();
+    let b = Masker::builder().key(key()).namespace("p").build().unwrap();
+    assert_eq!(a.mask(TEXT).unwrap().text(), b.mask(TEXT).unwrap().text());
+    let c = Masker::builder()
+        .key(MasterKey::from_bytes([1; 32]))
+        .namespace("p")
+        .build()
+        .unwrap();
+    assert_ne!(a.mask(TEXT).unwrap().text(), c.mask(TEXT).unwrap().text());
+}
+
+#[test]
+fn namespaces_are_isolated() {
+    let store: Arc<dyn MappingStore> = Arc::new(MemoryStore::new());
+    let a = masker("tenant-a", &store);
+    let b = masker("tenant-b", &store);
+    let masked = a.mask(TEXT).unwrap();
+    assert_eq!(b.unmask(masked.text()).unwrap(), masked.text());
+    assert_ne!(a.mask(TEXT).unwrap().text(), b.mask(TEXT).unwrap().text());
+}
+
+#[test]
+fn store_that_lost_its_data_gives_the_same_tokens() {
+    let a = masker(
+        "n",
+        &(Arc::new(MemoryStore::new()) as Arc<dyn MappingStore>),
+    );
+    let b = masker(
+        "n",
+        &(Arc::new(MemoryStore::new()) as Arc<dyn MappingStore>),
+    );
+    assert_eq!(a.mask(TEXT).unwrap().text(), b.mask(TEXT).unwrap().text());
+}
+
+/// A store that fails every call.
+#[derive(Debug)]
+struct DownStore;
+
+impl MappingStore for DownStore {
+    fn claim(
+        &self,
+        _: &crate::NamespaceId,
+        _: &[Claim<'_>],
+        _: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        Err(Error::new(ErrorKind::Store, "store down"))
+    }
+    fn resolve(
+        &self,
+        _: &crate::NamespaceId,
+        _: &[&str],
+        _: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        Err(Error::new(ErrorKind::Store, "store down"))
+    }
+}
+
+#[test]
+fn failing_store_fails_closed() {
+    let m = Masker::builder()
+        .store(Arc::new(DownStore))
+        .build()
+        .unwrap();
+    let err = m.mask(TEXT).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert!(!err.to_string().contains("i-0123"));
+    // nothing to mask needs no store
+    assert_eq!(m.mask("plain").unwrap().text(), "plain");
+    // a stream fails with nothing written for the failing batch
+    let mut out = Vec::new();
+    assert!(m.mask_stream(TEXT.as_bytes(), &mut out).is_err());
+    assert!(out.is_empty());
+    assert!(m.unmask("AWS_EC2_000000").is_err());
+}
+
+/// A store whose claims collide: the first `n` claims of any token are refused with a value
+/// sealed for another value, so masking must move on to the next attempt.
+#[derive(Debug)]
+struct CollidingStore {
+    inner: MemoryStore,
+}
+
+impl MappingStore for CollidingStore {
+    fn claim(
+        &self,
+        ns: &crate::NamespaceId,
+        claims: &[Claim<'_>],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        // pretend every attempt-0 token (the first claim of each) is taken by garbage
+        let mut out = self.inner.claim(ns, claims, ttl)?;
+        for (o, c) in out.iter_mut().zip(claims) {
+            if o.is_none() && c.token.ends_with('0') {
+                *o = Some(b"sealed for someone else".to_vec());
+            }
+        }
+        Ok(out)
+    }
+    fn resolve(
+        &self,
+        ns: &crate::NamespaceId,
+        tokens: &[&str],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.inner.resolve(ns, tokens, ttl)
+    }
+}
+
+#[test]
+fn collisions_take_the_next_attempt() {
+    let m = Masker::builder()
+        .store(Arc::new(CollidingStore {
+            inner: MemoryStore::new(),
+        }))
+        .build()
+        .unwrap();
+    let text: String = (0..200).map(|i| format!("vpc-{i:08x} ")).collect();
+    let masked = m.mask(&text).unwrap();
+    assert!(!masked.text().contains("vpc-"));
+    assert!(masked.text().split_whitespace().all(|t| !t.ends_with('0')));
+    assert_eq!(m.unmask(masked.text()).unwrap(), text);
+}
+
+#[test]
+fn stream_unmask_any_split() {
+    let m = Masker::new().unwrap();
+    let masked = m.mask(TEXT).unwrap().text().to_owned();
+    let want = m.unmask(&masked).unwrap().into_owned();
+    for step in 1..=masked.len() {
+        let mut u = m.stream_unmasker();
+        let mut got = String::new();
+        let mut i = 0;
+        while i < masked.len() {
+            let mut j = (i + step).min(masked.len());
+            while !masked.is_char_boundary(j) {
+                j += 1;
+            }
+            got.push_str(&u.push(&masked[i..j]).unwrap());
+            i = j;
+        }
+        got.push_str(&u.finish().unwrap());
+        assert_eq!(got, want, "step {step}");
+    }
+}
+
+#[test]
+fn stream_unmask_holds_back_only_a_token_prefix() {
+    let m = Masker::new().unwrap();
+    let t = m.mask("i-0123456789abcdef0").unwrap().text().to_owned();
+    let mut u = m.stream_unmasker();
+    assert_eq!(u.push("Restart ").unwrap(), "Restart ");
+    assert_eq!(u.push(&t[..6]).unwrap(), "");
+    assert_eq!(u.push(&t[6..]).unwrap(), "");
+    assert_eq!(u.push(" now").unwrap(), "i-0123456789abcdef0 now");
+    assert_eq!(u.finish().unwrap(), "");
+}
+
+#[test]
+fn mask_stream_equals_mask() {
+    let m = Masker::new().unwrap();
+    let mut big = String::new();
+    for i in 0..40_000 {
+        big.push_str(&format!("line {i} subnet-{i:08x} → ok; "));
+    }
+    let mut out = Vec::new();
+    let stats = m.mask_stream(big.as_bytes(), &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        m.mask(&big).unwrap().text()
+    );
+    assert_eq!(stats.counts["subnet"], 40_000);
+    assert_eq!(stats.bytes_in, big.len() as u64);
+}
+
+#[test]
+fn mask_stream_refuses_invalid_utf8_with_its_offset() {
+    let m = Masker::new().unwrap();
+    let mut out = Vec::new();
+    let err = m
+        .mask_stream(&b"ok vpc-0a1b2c3d \xff rest"[..], &mut out)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Input);
+    assert!(err.to_string().contains("offset 16"), "{err}");
+    let err = m
+        .mask_stream(&b"cut \xe2\x82"[..], &mut Vec::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Input);
+}
+
+#[test]
+fn debug_output_never_shows_values_or_keys() {
+    let m = Masker::builder().key(key()).build().unwrap();
+    let masked = m.mask(TEXT).unwrap();
+    let dbg = format!("{m:?} {masked:?} {:?}", m.stream_unmasker());
+    assert!(
+        !dbg.contains("i-0123") && !dbg.contains("123456789012") && !dbg.contains("2a2a2a"),
+        "{dbg}"
+    );
+    let b = Masker::builder().key(key());
+    assert!(!format!("{b:?}").contains("2a2a"));
+}
+
+#[test]
+fn builder_errors() {
+    assert_eq!(
+        Masker::builder().namespace("").build().unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(
+        Masker::builder()
+            .ttl(Duration::ZERO)
+            .build()
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Config
+    );
+}
