@@ -1,5 +1,6 @@
 //! `awsmask`: find AWS identifiers in text on stdin or in files.
 
+mod mask;
 mod scan;
 
 use std::io::{self, Write};
@@ -10,8 +11,11 @@ use clap::{Parser, Subcommand};
 /// Keep AWS identifiers out of text sent to large language models.
 ///
 /// awsmask finds AWS identifiers (instance and VPC ids, ARNs, account ids, access keys, bucket
-/// names, endpoints, private IPs, ...) in text, such as AWS CLI output, CloudTrail events,
-/// Terraform plans and logs.
+/// names, endpoints, private IPs, ...) in text such as AWS CLI output, CloudTrail events,
+/// Terraform plans and logs, replaces them with typed tokens before the text goes to a model,
+/// and puts the real values back in the answer:
+///
+///   awsmask mask < prompt.txt | llm-tool | awsmask unmask
 #[derive(Parser, Debug)]
 #[command(name = "awsmask", version, about, long_about, propagate_version = true)]
 struct Cli {
@@ -26,6 +30,18 @@ enum Command {
     /// Reads the FILEs in order as one stream (or stdin when none is given) in bounded memory.
     /// Invalid UTF-8 does not stop a scan. Values are redacted unless --show-values is given.
     Scan(scan::ScanArgs),
+    /// Mask the AWS identifiers on stdin, writing the text with tokens to stdout.
+    ///
+    /// Each distinct identifier becomes a typed token such as AWS_EC2_7KQ2XM; the mapping is
+    /// kept in the store (by default a vault file that `awsmask unmask` in another process
+    /// reads too). Streams in bounded memory. Fails closed: on any error the exit status is 2
+    /// and nothing past the last fully masked point is written.
+    Mask(mask::StoreArgs),
+    /// Put the real values back for the tokens on stdin, writing to stdout as it reads.
+    ///
+    /// Only tokens of the namespace resolve; any other text passes unchanged. Tokens may come
+    /// back in another letter case or wrapped in Markdown.
+    Unmask(mask::StoreArgs),
     /// List the kinds of identifiers awsmask knows.
     Kinds(KindsArgs),
 }
@@ -56,6 +72,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Mask(args) => mask::run_mask(&args),
+        Command::Unmask(args) => mask::run_unmask(&args),
         Command::Kinds(args) => kinds(&args).map(|()| exit::NONE_FOUND),
     };
     match result {
@@ -78,6 +96,8 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<awsmask::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
     })
 }
 

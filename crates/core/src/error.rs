@@ -25,6 +25,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: Box<str>,
+    io: Option<std::io::ErrorKind>,
 }
 
 impl Error {
@@ -32,7 +33,23 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            io: None,
         }
+    }
+
+    pub(crate) fn io(message: impl Into<Box<str>>, err: &std::io::Error) -> Error {
+        Error {
+            kind: ErrorKind::Io,
+            message: message.into(),
+            io: Some(err.kind()),
+        }
+    }
+
+    /// For an [`ErrorKind::Io`] error, the kind of the underlying I/O error (for example
+    /// `BrokenPipe` when the reader of the output went away).
+    #[must_use]
+    pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
+        self.io
     }
 
     /// What kind of error this is.
@@ -56,6 +73,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("message", &self.message)
+            .field("io", &self.io)
             .finish()
     }
 }

@@ -178,7 +178,7 @@ impl NamespaceKeys {
         mac.update(&attempt.to_be_bytes());
         let out = mac.finalize().into_bytes();
         let code: [u8; CODE_LEN] = token::code_from(&out);
-        token::format(tag, &code)
+        token::format(tag, code)
     }
 
     /// Seals `value` for storage under `token`: a random 24-byte nonce, then the ciphertext.

@@ -60,10 +60,13 @@ struct Inner {
     cache: Mutex<Cache>,
 }
 
+/// A cached token: its kind, the token, and when it was cached.
+type CachedToken = (KindId, Box<str>, Instant);
+
 #[derive(Default)]
 struct Cache {
     /// value -> (kind, token, when cached); a value rarely has more than one kind
-    tokens: HashMap<Box<[u8]>, Vec<(KindId, Box<str>, Instant)>>,
+    tokens: HashMap<Box<[u8]>, Vec<CachedToken>>,
     values: HashMap<Box<str>, (Box<[u8]>, Instant)>,
 }
 
@@ -258,7 +261,9 @@ impl Masker {
     ///
     /// A store error, a full store, or a namespace so full that a value finds no free token.
     pub fn mask<'h>(&self, text: &'h str) -> Result<Masked<'h>, Error> {
-        let matches: Vec<Match> = self.inner.det.find_iter(text.as_bytes()).collect();
+        let h = text.as_bytes();
+        let found: Vec<Match> = self.inner.det.find_iter(h).collect();
+        let matches = Detector::propagate(h, found, &[], 0, h.len());
         if matches.is_empty() {
             return Ok(Masked {
                 text: Cow::Borrowed(text),
@@ -301,18 +306,16 @@ impl Masker {
                     .tokens
                     .get(value)
                     .and_then(|v| v.iter().find(|(k, _, _)| *k == m.kind()))
+                    && now.duration_since(*at) < inner.cache_for
                 {
-                    if now.duration_since(*at) < inner.cache_for {
-                        tokens[i] = Some(t.clone());
-                        continue;
-                    }
+                    tokens[i] = Some(t.clone());
+                    continue;
                 }
-                match index.get(&(m.kind(), value)) {
-                    Some(&p) => pending[p].2.push(i),
-                    None => {
-                        index.insert((m.kind(), value), pending.len());
-                        pending.push((m.kind(), value, vec![i]));
-                    }
+                if let Some(&p) = index.get(&(m.kind(), value)) {
+                    pending[p].2.push(i);
+                } else {
+                    index.insert((m.kind(), value), pending.len());
+                    pending.push((m.kind(), value, vec![i]));
                 }
             }
         }
@@ -383,7 +386,10 @@ impl Masker {
                 cache.values.insert(t, (value.into(), now));
             }
         }
-        Ok(tokens.into_iter().map(|t| t.unwrap_or_default()).collect())
+        Ok(tokens
+            .into_iter()
+            .map(std::option::Option::unwrap_or_default)
+            .collect())
     }
 
     /// Puts the real values back for every token of this namespace in `text`, in one store
@@ -440,11 +446,11 @@ impl Masker {
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
             for (i, c) in canon.iter().enumerate() {
-                if let Some((v, at)) = cache.values.get(c.as_str()) {
-                    if now.duration_since(*at) < inner.cache_for {
-                        out[i] = String::from_utf8(v.to_vec()).ok();
-                        continue;
-                    }
+                if let Some((v, at)) = cache.values.get(c.as_str())
+                    && now.duration_since(*at) < inner.cache_for
+                {
+                    out[i] = String::from_utf8(v.to_vec()).ok();
+                    continue;
                 }
                 if !ask_idx.contains_key(c.as_str()) {
                     ask_idx.insert(c, ask.len());
@@ -469,10 +475,10 @@ impl Masker {
                 })
                 .collect();
             for (i, c) in canon.iter().enumerate() {
-                if out[i].is_none() {
-                    if let Some(&k) = ask_idx.get(c.as_str()) {
-                        out[i].clone_from(&opened[k]);
-                    }
+                if out[i].is_none()
+                    && let Some(&k) = ask_idx.get(c.as_str())
+                {
+                    out[i].clone_from(&opened[k]);
                 }
             }
         }
@@ -506,16 +512,14 @@ impl Masker {
         let mut utf8 = Utf8Check::default();
         let mut matches = Vec::new();
         let mut stats = StreamStats::default();
+        let mut known = Vec::new();
         loop {
             let n = match rdr.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!("cannot read the input: {e}"),
-                    ));
+                    return Err(Error::io(format!("cannot read the input: {e}"), &e));
                 }
             };
             utf8.check(&chunk[..n])?;
@@ -532,6 +536,7 @@ impl Masker {
                 upto,
                 &mut wtr,
                 &mut stats,
+                &mut known,
             )?;
         }
         utf8.finish()?;
@@ -546,6 +551,7 @@ impl Masker {
             end,
             &mut wtr,
             &mut stats,
+            &mut known,
         )?;
         Ok(stats)
     }
@@ -560,9 +566,22 @@ impl Masker {
         upto: usize,
         wtr: &mut impl Write,
         stats: &mut StreamStats,
+        known: &mut Vec<(KindId, Box<[u8]>)>,
     ) -> Result<(), Error> {
         let base = *buf_start;
-        let local: Vec<Match> = matches.iter().map(|m| m.shifted_back(base)).collect();
+        let region = (
+            *flushed - base,
+            upto.saturating_sub(base).max(*flushed - base),
+        );
+        // a match may start inside text an earlier batch already replaced (a propagated
+        // occurrence runs past its batch's end): it was masked with that text
+        let local: Vec<Match> = matches
+            .iter()
+            .filter(|m| m.start() >= *flushed)
+            .map(|m| m.shifted_back(base))
+            .collect();
+        let local = Detector::propagate(buf, local, known, region.0, region.1);
+        remember(known, buf, &local);
         // every token first: on a store error nothing of this batch is written
         let tokens = if local.is_empty() {
             Vec::new()
@@ -583,7 +602,7 @@ impl Masker {
         let upto_local = upto.saturating_sub(base).max(pos);
         out.extend_from_slice(&buf[pos..upto_local]);
         wtr.write_all(&out)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write the output: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot write the output: {e}"), &e))?;
         stats.bytes_out += out.len() as u64;
         *flushed = base + upto_local;
         buf.drain(..upto_local);
@@ -599,6 +618,25 @@ impl Masker {
             buf: Vec::new(),
             emitted: 0,
         }
+    }
+}
+
+/// Names a stream has found so far, so that their later occurrences are masked too (at most
+/// this many; the oldest go first).
+const KNOWN_CAPACITY: usize = 4096;
+
+fn remember(known: &mut Vec<(KindId, Box<[u8]>)>, buf: &[u8], matches: &[Match]) {
+    for m in matches {
+        if crate::detect::propagates(m.kind()) && m.len() >= 8 {
+            let v = &buf[m.range()];
+            if !known.iter().any(|(k, x)| *k == m.kind() && &x[..] == v) {
+                known.push((m.kind(), v.into()));
+            }
+        }
+    }
+    if known.len() > KNOWN_CAPACITY {
+        let excess = known.len() - KNOWN_CAPACITY;
+        known.drain(..excess);
     }
 }
 

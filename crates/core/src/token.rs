@@ -28,7 +28,7 @@ pub(crate) fn is_code_char(b: u8) -> bool {
 }
 
 /// Formats `AWS_<TAG>_<CODE>`.
-pub(crate) fn format(tag: &str, code: &[u8; CODE_LEN]) -> String {
+pub(crate) fn format(tag: &str, code: [u8; CODE_LEN]) -> String {
     let mut s = String::with_capacity(5 + tag.len() + CODE_LEN);
     s.push_str("AWS_");
     s.push_str(tag);
@@ -105,6 +105,6 @@ mod tests {
         assert_eq!(token_at(b"AWS_EC2_7KQ2X", 0, tags), None);
         assert_eq!(token_at(b"AWS_EC2_7KQ2XU", 0, tags), None);
         assert_eq!(token_at(b"XAWS_EC2_7KQ2XM", 1, tags), None);
-        assert_eq!(format("EC2", b"7KQ2XM"), "AWS_EC2_7KQ2XM");
+        assert_eq!(format("EC2", *b"7KQ2XM"), "AWS_EC2_7KQ2XM");
     }
 }

@@ -3,6 +3,8 @@
 //! "EKS cluster …".
 
 use super::Sink;
+use std::fmt::Write as _;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::bytes::{is_typographic_quote, is_word, run};
@@ -67,6 +69,8 @@ pub(crate) static CONTEXTS: &[Context] = &[
     c("tabelle", K::DynamodbTable, Mode::Prose),
     // ECS clusters
     c("--cluster", K::EcsCluster, Mode::Flag),
+    // ECS service scaling: `Scaled CLUSTER/SERVICE to 4 tasks`
+    c("scaled", K::EcsCluster, Mode::Prose),
     c("ecs cluster", K::EcsCluster, Mode::Prose),
     c("ecs_cluster", K::EcsCluster, Mode::Key),
     c("ecs_cluster_name", K::EcsCluster, Mode::Key),
@@ -160,12 +164,16 @@ impl ContextIndex {
                     flags_by_len[word.len()].push(i);
                 }
                 Mode::Prose => {
-                    let p = c.phrase.to_ascii_lowercase();
-                    if let Some(k) = prose_phrases.iter().position(|x| *x == p) {
-                        prose_uses[k].push(i);
-                    } else {
-                        prose_phrases.push(p);
-                        prose_uses.push(vec![i]);
+                    // a phrase in Korean or Japanese also appears JSON-escaped (`\ubc84...`)
+                    let plain = c.phrase.to_ascii_lowercase();
+                    let escaped = json_escaped(&plain);
+                    for p in std::iter::once(plain).chain(escaped) {
+                        if let Some(k) = prose_phrases.iter().position(|x| *x == p) {
+                            prose_uses[k].push(i);
+                        } else {
+                            prose_phrases.push(p);
+                            prose_uses.push(vec![i]);
+                        }
                     }
                 }
             }
@@ -225,6 +233,14 @@ impl ContextIndex {
             }
             if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
                 bucket_list_name(h, k0, k1, sink);
+                continue;
+            }
+            if word.eq_ignore_ascii_case(b"outputvalue") {
+                cloudformation_output(h, k0, k1, sink);
+                continue;
+            }
+            if word == b"Path" && h[p] == b':' {
+                terraform_lock_path(h, p + 1, sink);
                 continue;
             }
             // the whole word, then from each inner separator
@@ -316,9 +332,69 @@ fn terraform_id(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
     }
 }
 
+/// `"OutputKey": "BucketName", "OutputValue": "..."` (CloudFormation stack outputs): the value
+/// of an output whose key names a bucket, table, function or log group.
+fn cloudformation_output(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
+    let base = k0.saturating_sub(200);
+    let window = &h[base..k0];
+    let Some(o) = window
+        .windows(9)
+        .rposition(|w| w.eq_ignore_ascii_case(b"outputkey"))
+    else {
+        return;
+    };
+    // the output key's own value: the next word after `OutputKey": "`
+    let after = &window[o + 9..];
+    let start = after
+        .iter()
+        .position(u8::is_ascii_alphanumeric)
+        .unwrap_or(after.len());
+    let key_len = after[start..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    let key = after[start..start + key_len].to_ascii_lowercase();
+    let has = |w: &[u8]| key.windows(w.len()).any(|x| x == w);
+    let kind = if has(b"bucket") {
+        K::S3Bucket
+    } else if has(b"table") {
+        K::DynamodbTable
+    } else if has(b"function") {
+        K::LambdaFunction
+    } else if has(b"loggroup") {
+        K::LogGroup
+    } else {
+        return;
+    };
+    let ctx = Context {
+        phrase: "outputvalue",
+        kind,
+        mode: Mode::Key,
+    };
+    if let Some((v, end)) = context_value(h, k0, k1, &ctx) {
+        sink.push(v, end, kind);
+    }
+}
+
+/// Terraform's state lock info names the S3 backend object: `Path: BUCKET/KEY.tfstate`.
+fn terraform_lock_path(h: &[u8], mut i: usize, sink: &mut Sink) {
+    while i < h.len() && i < h.len().min(i + 16) && h[i] == b' ' {
+        i += 1;
+    }
+    let Some(end) = bucket_at(h, i) else { return };
+    if h.get(end) != Some(&b'/') {
+        return;
+    }
+    let line_end = memchr::memchr(b'\n', &h[end..]).map_or(h.len(), |k| end + k);
+    let line = &h[end..line_end.min(end + 1024)];
+    if line.windows(8).any(|w| w == b".tfstate") {
+        sink.push(i, end, K::S3Bucket);
+    }
+}
+
 /// `"Buckets": [{"Name": "..."}, ...]` (`aws s3api list-buckets`): a `Name` inside the list.
 fn bucket_list_name(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
-    let base = k0.saturating_sub(400);
+    let base = k0.saturating_sub(4096);
     let window = &h[base..k0];
     let Some(b) = window
         .windows(9)
@@ -337,6 +413,26 @@ fn bucket_list_name(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
     if let Some((v, end)) = context_value(h, k0, k1, &ctx) {
         sink.push(v, end, K::S3Bucket);
     }
+}
+
+/// `phrase` with every non-ASCII character written as JSON writes it with `ensure_ascii`
+/// (`\uXXXX`, lower-case hex), or `None` when it is all ASCII.
+pub(crate) fn json_escaped(phrase: &str) -> Option<String> {
+    if phrase.is_ascii() {
+        return None;
+    }
+    let mut out = String::with_capacity(phrase.len() * 3);
+    for c in phrase.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Handles a context phrase found at `[s, e)`; `uses` are the contexts that share it.
@@ -379,7 +475,7 @@ fn context_value(h: &[u8], s: usize, e: usize, ctx: &Context) -> Option<(usize, 
         }
     }
     // ... and on its right, unless it ends in a non-ASCII word (`S3桶name`)
-    let glued = h[e - 1] >= 0x80;
+    let glued = h[e - 1] >= 0x80 || (e >= 6 && h[e - 6] == b'\\' && h[e - 5] == b'u');
     if !glued && h.get(e).is_some_and(|&b| is_word(b) || b == b'-') {
         return None;
     }
@@ -390,6 +486,11 @@ fn context_value(h: &[u8], s: usize, e: usize, ctx: &Context) -> Option<(usize, 
     } else {
         value_start(h, e, ctx.mode)?
     };
+    if ctx.phrase == "scaled"
+        && value_end(h, v, ctx.kind, Mode::Prose).is_some_and(|e| h.get(e) != Some(&b'/'))
+    {
+        return None;
+    }
     let mode = if ctx.mode == Mode::ObjectName {
         Mode::Key
     } else {

@@ -162,6 +162,37 @@ pub(crate) fn aws_log_group_at(h: &[u8], s: usize, sink: &mut Sink) {
     }
 }
 
+/// The name an ARN gives a resource whose name is an identifier of its own: the bucket of an
+/// S3 ARN, the function of a Lambda ARN, the table, cluster or log group. Its other
+/// occurrences in a text are that identifier too.
+pub(crate) fn arn_name(arn: &[u8]) -> Option<(K, &[u8])> {
+    let mut parts = arn.splitn(6, |&c| c == b':');
+    let (_, _, service, _, _, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let upto = |r: &'_ [u8], stops: &[u8]| -> usize {
+        r.iter().position(|c| stops.contains(c)).unwrap_or(r.len())
+    };
+    let (kind, rest) = match service {
+        b"s3" => (K::S3Bucket, resource),
+        b"lambda" => (K::LambdaFunction, resource.strip_prefix(b"function:")?),
+        b"dynamodb" => (K::DynamodbTable, resource.strip_prefix(b"table/")?),
+        b"eks" => (K::EksCluster, resource.strip_prefix(b"cluster/")?),
+        b"ecs" => (K::EcsCluster, resource.strip_prefix(b"cluster/")?),
+        b"logs" => (K::LogGroup, resource.strip_prefix(b"log-group:")?),
+        _ => return None,
+    };
+    // log group names have slashes of their own
+    let stops: &[u8] = if kind == K::LogGroup { b":" } else { b"/:\\" };
+    let name = &rest[..upto(rest, stops)];
+    (!name.is_empty() && !name.contains(&b'*')).then_some((kind, name))
+}
+
 /// `s3://bucket/...` (and `s3a://`, `s3n://`): the bucket only.
 pub(crate) fn s3_url_at(h: &[u8], s: usize, anchor_len: usize, sink: &mut Sink) {
     let b = s + anchor_len;

@@ -79,6 +79,8 @@ const KMS_CONTEXT: &[&[u8]] = &[
     b"kms-key",
     b"kms",
     "kms 키 id는".as_bytes(),
+    // the same, JSON-escaped
+    b"kms \\ud0a4 id\\ub294",
     "kms 키".as_bytes(),
     "kms キー".as_bytes(),
     "kms 密钥".as_bytes(),

@@ -37,6 +37,24 @@ pub const MAX_MATCH_LEN: usize = 4096;
 /// How far any check looks before the start or after the end of a match, in bytes.
 pub(crate) const MAX_CONTEXT: usize = 512;
 
+/// Kinds whose values are found by their context: their other occurrences are propagated.
+pub(crate) fn propagates(kind: KindId) -> bool {
+    const CONTEXT_KINDS: &[K] = &[
+        K::S3Bucket,
+        K::LambdaFunction,
+        K::DynamodbTable,
+        K::EcsCluster,
+        K::EksCluster,
+        K::LogGroup,
+        K::KmsKeyId,
+        K::ApiGatewayId,
+        K::SecretAccessKey,
+        K::SessionToken,
+        K::CanonicalUserId,
+    ];
+    CONTEXT_KINDS.iter().any(|k| k.id() == kind)
+}
+
 /// One identifier found in a text: a byte range and its kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Match {
@@ -478,6 +496,72 @@ impl Detector {
             },
             out,
         );
+    }
+
+    /// Adds every other occurrence of a name already found (a bucket, function, table,
+    /// cluster or log group name, a key id, a secret...) that stands alone in `h[from..to]`:
+    /// once a value is known to be an identifier, its other occurrences are too. `known` are
+    /// values found earlier (in earlier parts of a stream). Returns the merged matches, sorted
+    /// and non-overlapping.
+    pub(crate) fn propagate(
+        h: &[u8],
+        matches: Vec<Match>,
+        known: &[(KindId, Box<[u8]>)],
+        from: usize,
+        to: usize,
+    ) -> Vec<Match> {
+        let mut values: Vec<(KindId, &[u8])> = known.iter().map(|(k, v)| (*k, &v[..])).collect();
+        for m in &matches {
+            if propagates(m.kind) && m.len() >= 8 {
+                values.push((m.kind, &h[m.range()]));
+            } else if m.kind == K::Arn.id()
+                && let Some((kind, name)) = hosts::arn_name(&h[m.range()])
+                && name.len() >= 8
+            {
+                values.push((kind.id(), name));
+            }
+        }
+        if values.is_empty() {
+            return matches;
+        }
+        values.sort_unstable();
+        values.dedup_by(|a, b| a.1 == b.1);
+        let Ok(ac) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(values.iter().map(|v| v.1))
+        else {
+            return matches;
+        };
+        let mut extra = Vec::new();
+        let to = to.min(h.len());
+        for m in ac.find_iter(&h[from..to.max(from)]) {
+            let (s, e) = (from + m.start(), from + m.end());
+            let alone = bytes::left_ok(h, s)
+                && (s == 0 || !matches!(h[s - 1], b'-' | b'.' | b'/'))
+                && bytes::right_ok(h, e)
+                && !(e < h.len() && h[e] == b'-')
+                && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
+            if alone {
+                extra.push(Match {
+                    start: s,
+                    end: e,
+                    kind: values[m.pattern().as_usize()].0,
+                });
+            }
+        }
+        if extra.is_empty() {
+            return matches;
+        }
+        let mut all = matches;
+        all.extend(extra);
+        all.sort_unstable_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut out: Vec<Match> = Vec::with_capacity(all.len());
+        for m in all {
+            if out.last().is_none_or(|l| m.start >= l.end) {
+                out.push(m);
+            }
+        }
+        out
     }
 
     /// Whether `haystack` contains any identifier.

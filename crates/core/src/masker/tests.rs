@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::*;
 use crate::store::MemoryStore;
 
@@ -192,7 +194,10 @@ fn collisions_take_the_next_attempt() {
         }))
         .build()
         .unwrap();
-    let text: String = (0..200).map(|i| format!("vpc-{i:08x} ")).collect();
+    let text: String = (0..200)
+        .map(|i| format!("vpc-{i:08x} "))
+        .collect::<Vec<_>>()
+        .concat();
     let masked = m.mask(&text).unwrap();
     assert!(!masked.text().contains("vpc-"));
     assert!(masked.text().split_whitespace().all(|t| !t.ends_with('0')));
@@ -238,7 +243,7 @@ fn mask_stream_equals_mask() {
     let m = Masker::new().unwrap();
     let mut big = String::new();
     for i in 0..40_000 {
-        big.push_str(&format!("line {i} subnet-{i:08x} → ok; "));
+        let _ = write!(big, "line {i} subnet-{i:08x} → ok; ");
     }
     let mut out = Vec::new();
     let stats = m.mask_stream(big.as_bytes(), &mut out).unwrap();

@@ -12,6 +12,9 @@ use crate::keys::NamespaceId;
 /// Default capacity of a [`MemoryStore`]: one million mappings.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
+/// The map behind the store: (namespace, token) → entry.
+type Map = HashMap<(NamespaceId, Box<str>), Entry>;
+
 struct Entry {
     sealed: Vec<u8>,
     expires: Instant,
@@ -20,7 +23,7 @@ struct Entry {
 /// Mappings in this process's memory, with a TTL and a capacity bound. A live mapping is never
 /// dropped: at capacity, expired mappings go first, and when none has expired a claim fails.
 pub struct MemoryStore {
-    map: Mutex<HashMap<(NamespaceId, Box<str>), Entry>>,
+    map: Mutex<Map>,
     capacity: usize,
 }
 
@@ -68,9 +71,7 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<(NamespaceId, Box<str>), Entry>>, Error> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Map>, Error> {
         self.map.lock().map_err(|_| {
             Error::new(
                 ErrorKind::Store,
@@ -93,12 +94,12 @@ impl MappingStore for MemoryStore {
         let mut out = Vec::with_capacity(claims.len());
         for c in claims {
             let key = (ns.clone(), Box::<str>::from(c.token));
-            if let Some(e) = map.get_mut(&key) {
-                if e.expires > now {
-                    e.expires = expires;
-                    out.push(Some(e.sealed.clone()));
-                    continue;
-                }
+            if let Some(e) = map.get_mut(&key)
+                && e.expires > now
+            {
+                e.expires = expires;
+                out.push(Some(e.sealed.clone()));
+                continue;
             }
             if map.len() >= self.capacity && !map.contains_key(&key) {
                 map.retain(|_, e| e.expires > now);

@@ -1,0 +1,273 @@
+//! `awsmask mask` and `awsmask unmask`.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use awsmask::{MappingStore, Masker, MasterKey, StoreSpec};
+
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct StoreArgs {
+    /// Where mappings live: `memory` (this process only) or `file:PATH` (an embedded vault
+    /// that other processes can share). Default: `file:$XDG_DATA_HOME/awsmask/vault.db`
+    /// (else `~/.local/share/awsmask/vault.db`).
+    #[arg(long, env = "AWSMASK_STORE", value_name = "STORE")]
+    store: Option<String>,
+    /// Namespace of the mappings (a tenant, a conversation): tokens of one namespace never
+    /// unmask in another.
+    #[arg(long, env = "AWSMASK_NAMESPACE", default_value = "default")]
+    namespace: String,
+    /// File holding the master key (64 hexadecimal digits). Without it, `AWSMASK_KEY` is used,
+    /// else the key file beside the vault (created on first use, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<PathBuf>,
+    /// How long a mapping lives after its last use, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
+    ttl_days: f64,
+}
+
+impl StoreArgs {
+    /// Builds the masker these arguments describe.
+    fn masker(&self) -> anyhow::Result<Masker> {
+        let spec = match &self.store {
+            Some(s) => StoreSpec::parse(s)?,
+            None => StoreSpec::File(default_vault()?),
+        };
+        let key = self.key(&spec)?;
+        let store: Arc<dyn MappingStore> = spec.open()?;
+        if !(self.ttl_days > 0.0 && self.ttl_days <= 3650.0) {
+            bail!("--ttl-days must be more than 0 and at most 3650");
+        }
+        let ttl = Duration::from_secs_f64(self.ttl_days * 86_400.0);
+        Ok(Masker::builder()
+            .store(store)
+            .key(key)
+            .namespace(&self.namespace)
+            .ttl(ttl)
+            .build()?)
+    }
+
+    fn key(&self, spec: &StoreSpec) -> anyhow::Result<MasterKey> {
+        if let Some(path) = &self.key_file {
+            return Ok(MasterKey::from_file(path)?);
+        }
+        if let Ok(hex) = std::env::var("AWSMASK_KEY") {
+            return MasterKey::from_hex(&hex).context("AWSMASK_KEY");
+        }
+        match spec {
+            StoreSpec::File(vault) => key_beside(vault),
+            // a memory store lives and dies with this process, and so may its key
+            _ => Ok(MasterKey::random()?),
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/awsmask/vault.db`, else `~/.local/share/awsmask/vault.db`.
+fn default_vault() -> anyhow::Result<PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("awsmask/vault.db"));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".local/share/awsmask/vault.db")),
+        None => {
+            bail!("cannot find a place for the vault: set XDG_DATA_HOME or HOME, or pass --store")
+        }
+    }
+}
+
+/// The key file beside the vault (`vault.db` → `vault.key`), created with mode 0600 on first
+/// use. Two processes starting at once agree on one key: the key is written to a temporary
+/// file and linked into place, which fails if another process was first.
+fn key_beside(vault: &Path) -> anyhow::Result<MasterKey> {
+    let path = vault.with_extension("key");
+    if path.exists() {
+        return Ok(MasterKey::from_file(&path)?);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = MasterKey::random()?;
+    let tmp = dir.join(format!(".vault.key.{}.tmp", std::process::id()));
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(key.to_hex().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(MasterKey::from_file(&path)?),
+        Err(e) => Err(e).with_context(|| format!("cannot create the key file {}", path.display())),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Counts bytes and, when stderr is a terminal, shows progress for long inputs.
+struct Progress<R> {
+    inner: R,
+    bytes: u64,
+    shown: bool,
+    started: Instant,
+    last: Instant,
+    verb: &'static str,
+    enabled: bool,
+}
+
+impl<R> Progress<R> {
+    fn new(inner: R, verb: &'static str) -> Progress<R> {
+        let now = Instant::now();
+        Progress {
+            inner,
+            bytes: 0,
+            shown: false,
+            started: now,
+            last: now,
+            verb,
+            enabled: io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&mut self, n: usize) {
+        self.bytes += n as u64;
+        // only inputs that take a while get a progress line
+        if !self.enabled
+            || self.bytes < 64 << 20
+            || self.last.elapsed() < Duration::from_millis(250)
+        {
+            return;
+        }
+        self.last = Instant::now();
+        self.shown = true;
+        let whole_mib = u32::try_from(self.bytes >> 20).unwrap_or(u32::MAX);
+        let mib = f64::from(whole_mib);
+        let rate = mib / self.started.elapsed().as_secs_f64().max(1e-9);
+        let bar_len = (whole_mib / 64 % 30) as usize + 1;
+        #[expect(
+            clippy::print_stderr,
+            reason = "the progress line goes to the terminal"
+        )]
+        {
+            eprint!(
+                "\r[{:<30}] {} {mib:.0} MiB ({rate:.0} MiB/s)",
+                "#".repeat(bar_len),
+                self.verb
+            );
+        }
+    }
+
+    fn done(&self) {
+        if self.shown {
+            #[expect(clippy::print_stderr, reason = "clears the progress line")]
+            {
+                eprint!("\r{:80}\r", "");
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tick(n);
+        Ok(n)
+    }
+}
+
+fn stdout_writer() -> Box<dyn Write> {
+    let stdout = io::stdout();
+    if stdout.is_terminal() {
+        Box::new(io::LineWriter::new(stdout.lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(256 * 1024, stdout.lock()))
+    }
+}
+
+pub(crate) fn run_mask(args: &StoreArgs) -> anyhow::Result<u8> {
+    let masker = args.masker()?;
+    let mut input = Progress::new(io::stdin().lock(), "masked");
+    let mut out = stdout_writer();
+    let result = masker.mask_stream(&mut input, &mut out);
+    input.done();
+    // what was written is masked up to its end: hand it on even when the rest failed
+    let flushed = out.flush();
+    result?;
+    flushed?;
+    Ok(exit::NONE_FOUND)
+}
+
+pub(crate) fn run_unmask(args: &StoreArgs) -> anyhow::Result<u8> {
+    let masker = args.masker()?;
+    let mut unmasker = masker.stream_unmasker();
+    let mut input = Progress::new(io::stdin().lock(), "unmasked");
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset: u64 = 0;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("cannot read stdin"),
+        };
+        carry.extend_from_slice(&buf[..n]);
+        let valid = match std::str::from_utf8(&carry) {
+            Ok(_) => carry.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => bail!(
+                "the input is not UTF-8 (invalid byte at offset {})",
+                offset + e.valid_up_to() as u64
+            ),
+        };
+        // the prefix was just checked
+        let text = std::str::from_utf8(&carry[..valid]).unwrap_or_default();
+        let ready = unmasker.push(text)?;
+        // answers stream in: pass each piece on at once
+        out.write_all(ready.as_bytes())?;
+        out.flush()?;
+        offset += valid as u64;
+        carry.drain(..valid);
+    }
+    input.done();
+    if !carry.is_empty() {
+        bail!("the input ends inside a UTF-8 character (offset {offset})");
+    }
+    let rest = unmasker.finish()?;
+    out.write_all(rest.as_bytes())?;
+    out.flush()?;
+    Ok(exit::NONE_FOUND)
+}
