@@ -1,4 +1,5 @@
 //! Black-box tests of the `awsmask` binary: stdin in, stdout/stderr and exit code out.
+#![expect(clippy::print_stderr, reason = "tests say on stderr why they skip")]
 
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
@@ -208,4 +209,205 @@ fn bad_flags_exit_2_with_usage() {
     let o = awsmask(&["--help"], b"");
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("scan"));
+}
+
+/// Runs `awsmask` with `env` set and the rest of the environment cleared of awsmask settings.
+fn awsmask_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_awsmask"));
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for v in [
+        "AWSMASK_STORE",
+        "AWSMASK_NAMESPACE",
+        "AWSMASK_KEY",
+        "XDG_DATA_HOME",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// `awsmask mask | awsmask unmask` as two processes running at once, connected by a pipe.
+fn pipeline(input: &[u8], data_home: &str, unmask_args: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let spawn = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_awsmask"));
+        cmd.args(args)
+            .env("XDG_DATA_HOME", data_home)
+            .env_remove("AWSMASK_KEY")
+            .env_remove("AWSMASK_STORE");
+        cmd
+    };
+    let mut mask = spawn(&["mask"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut args = vec!["unmask"];
+    args.extend_from_slice(unmask_args);
+    let masked_out = mask.stdout.take().unwrap();
+    let (tee_r, tee_w) = std::io::pipe().unwrap();
+    // copy mask's output to unmask while keeping a copy of it
+    let copier = std::thread::spawn(move || {
+        let mut src = masked_out;
+        let mut dst = tee_w;
+        let mut seen = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let n = src.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            dst.write_all(&buf[..n]).unwrap();
+        }
+        seen
+    });
+    let unmask = spawn(&args)
+        .stdin(Stdio::from(tee_r))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // read unmask's output as it comes, or a large answer fills the pipe and stalls everyone
+    let reader = std::thread::spawn(move || unmask.wait_with_output().unwrap());
+    let mut stdin = mask.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    writer.join().unwrap();
+    assert!(mask.wait().unwrap().success());
+    let masked = copier.join().unwrap();
+    let out = reader.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (masked, out.stdout)
+}
+
+#[test]
+fn mask_then_unmask_in_a_pipeline_with_the_default_vault() {
+    let home = tempfile::tempdir().unwrap();
+    let data_home = home.path().to_str().unwrap();
+    let input = "{\"InstanceId\": \"i-0123456789abcdef0\",\n \"Arn\": \"arn:aws:iam::123456789012:role/deploy\"}\nnon-ASCII: 한국어 😀\n".repeat(50);
+    let (masked, back) = pipeline(input.as_bytes(), data_home, &[]);
+    let masked = String::from_utf8(masked).unwrap();
+    assert!(!masked.contains("i-0123456789abcdef0") && !masked.contains("123456789012"));
+    assert!(masked.contains("AWS_EC2_"));
+    assert_eq!(String::from_utf8(back).unwrap(), input);
+    // the vault and its key are private
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["awsmask/vault.db", "awsmask/vault.key"] {
+            let mode = std::fs::metadata(home.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+    // another namespace restores nothing
+    let o = awsmask_env(
+        &["unmask", "--namespace", "other"],
+        masked.as_bytes(),
+        &[("XDG_DATA_HOME", data_home)],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), masked);
+}
+
+#[test]
+fn two_processes_sharing_a_key_give_the_same_token() {
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let env = [("AWSMASK_KEY", key), ("AWSMASK_STORE", "memory")];
+    let a = awsmask_env(&["mask"], b"vpc-0a1b2c3d\n", &env);
+    let b = awsmask_env(&["mask"], b"vpc-0a1b2c3d\n", &env);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert!(String::from_utf8_lossy(&a.stdout).starts_with("AWS_VPC_"));
+    let other = awsmask_env(&["mask", "--namespace", "x"], b"vpc-0a1b2c3d\n", &env);
+    assert_ne!(a.stdout, other.stdout);
+}
+
+#[test]
+fn mask_errors_are_clear_and_fail_closed() {
+    let home = tempfile::tempdir().unwrap();
+    let data_home = home.path().to_str().unwrap();
+    let o = awsmask_env(&["mask", "--store", "ftp://x"], b"i-0123456789abcdef0", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("unknown store `ftp`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = awsmask_env(
+        &["mask"],
+        b"i-0123456789abcdef0",
+        &[
+            ("AWSMASK_KEY", "not-a-key-sekrit"),
+            ("XDG_DATA_HOME", data_home),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("64 hexadecimal digits") && !err.contains("sekrit"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    let o = awsmask_env(
+        &["mask", "--key-file", "/nonexistent/key"],
+        b"x",
+        &[("XDG_DATA_HOME", data_home)],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read key file"));
+    // invalid UTF-8: an error with the offset, and only masked text before it
+    let mut input = b"vpc-0a1b2c3d ok\n".to_vec();
+    input.extend_from_slice(b"\xff\xfe i-0123456789abcdef0\n");
+    let o = awsmask_env(&["mask", "--store", "memory"], &input, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not UTF-8 (invalid byte at offset 16)"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("vpc-0a1b2c3d"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("i-0123456789abcdef0"));
+    let o = awsmask_env(&["unmask", "--store", "memory"], b"ok \xff", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not UTF-8"));
+}
+
+#[test]
+fn dev_corpus_through_mask_and_unmask_comes_back_byte_for_byte() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/dev.jsonl");
+    let Ok(jsonl) = std::fs::read_to_string(&corpus) else {
+        eprintln!("skipping: no corpus at {}", corpus.display());
+        return;
+    };
+    let mut text = String::new();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+        text.push_str(rec["text"].as_str().unwrap());
+        text.push_str("\n\n");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let (masked, back) = pipeline(text.as_bytes(), home.path().to_str().unwrap(), &[]);
+    assert!(
+        back == text.as_bytes(),
+        "the corpus did not come back byte for byte"
+    );
+    assert!(masked != text.as_bytes());
 }

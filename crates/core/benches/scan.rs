@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::hint::black_box;
 
-use awsmask::{Detector, StreamScanner};
+use awsmask::{Detector, Masker, MasterKey, StreamScanner};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 
 /// A small deterministic generator (SplitMix64), so every run scans the same bytes.
@@ -191,6 +191,44 @@ fn scan(c: &mut Criterion) {
                 scanner.finish(&mut out);
                 n + out.len()
             });
+        });
+    }
+    group.finish();
+
+    // masking with the in-memory store: the first pass claims every value; later passes
+    // find them in the masker's cache, as a long-running process does
+    let masker = Masker::builder()
+        .key(MasterKey::from_bytes([5; 32]))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut group = c.benchmark_group("mask");
+    for (name, text) in inputs() {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &text, |b, text| {
+            b.iter(|| masker.mask(black_box(text)).map_or(0, |m| m.total()));
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("unmask");
+    for (name, text) in inputs() {
+        let masked = masker
+            .mask(&text)
+            .map(|m| m.text().to_owned())
+            .unwrap_or_default();
+        group.throughput(Throughput::Bytes(masked.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &masked, |b, masked| {
+            b.iter(|| masker.unmask(black_box(masked)).map_or(0, |t| t.len()));
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("mask_prompt");
+    for size in [1024usize, 10 * 1024] {
+        let text = prose(size, 200, 4);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, text| {
+            b.iter(|| masker.mask(black_box(text)).map_or(0, |m| m.total()));
         });
     }
     group.finish();

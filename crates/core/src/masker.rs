@@ -23,7 +23,7 @@ const MAX_ATTEMPTS: u32 = 8;
 const CACHE_FOR: Duration = Duration::from_secs(600);
 
 /// At most this many cached pairs; the cache is cleared when it is full.
-const CACHE_CAPACITY: usize = 100_000;
+const CACHE_CAPACITY: usize = 1_000_000;
 
 /// Masks and unmasks text: identifiers become typed tokens such as `AWS_EC2_7KQ2XM`, and
 /// tokens become identifiers again. Cheap to clone and safe to share between threads.
@@ -61,13 +61,38 @@ struct Inner {
 }
 
 /// A cached token: its kind, the token, and when it was cached.
-type CachedToken = (KindId, Box<str>, Instant);
+type CachedToken = (KindId, Arc<str>, Instant);
+
+/// A fast hasher for the caches: their keys are identifiers and tokens, and the caches only
+/// hold what this process masked itself, so no one picks the keys to collide.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 #[derive(Default)]
 struct Cache {
     /// value -> (kind, token, when cached); a value rarely has more than one kind
-    tokens: HashMap<Box<[u8]>, Vec<CachedToken>>,
-    values: HashMap<Box<str>, (Box<[u8]>, Instant)>,
+    tokens: HashMap<Box<[u8]>, Vec<CachedToken>, FxBuild>,
+    values: HashMap<Box<str>, (Arc<str>, Instant), FxBuild>,
 }
 
 impl fmt::Debug for Masker {
@@ -272,29 +297,37 @@ impl Masker {
         }
         let tokens = self.tokens_for(text.as_bytes(), &matches)?;
         let mut out = String::with_capacity(text.len() + matches.len() * 8);
-        let mut counts = BTreeMap::new();
+        let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
         let mut last = 0;
         for (m, t) in matches.iter().zip(&tokens) {
             out.push_str(&text[last..m.start()]);
             out.push_str(t);
             last = m.end();
-            *counts
-                .entry(self.inner.det.kind(m.kind()).name().to_owned())
-                .or_insert(0) += 1;
+            per_kind[m.kind().as_usize()] += 1;
         }
         out.push_str(&text[last..]);
+        let counts = self.count_map(&per_kind);
         Ok(Masked {
             text: Cow::Owned(out),
             counts,
         })
     }
 
+    fn count_map(&self, per_kind: &[usize]) -> BTreeMap<String, usize> {
+        per_kind
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(k, &n)| (self.inner.det.kinds()[k].name().to_owned(), n))
+            .collect()
+    }
+
     /// The token of every match, claiming new ones in one store call (plus one per round of
     /// collisions, which are rare).
-    fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<Vec<Box<str>>, Error> {
+    fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<Vec<Arc<str>>, Error> {
         let inner = &*self.inner;
         let now = Instant::now();
-        let mut tokens: Vec<Option<Box<str>>> = vec![None; matches.len()];
+        let mut tokens: Vec<Option<Arc<str>>> = vec![None; matches.len()];
         // distinct values still without a token: (kind, value) -> match indexes
         let mut pending: Vec<(KindId, &[u8], Vec<usize>)> = Vec::new();
         {
@@ -321,7 +354,7 @@ impl Masker {
         }
         let mut attempt = 0;
         let mut todo: Vec<usize> = (0..pending.len()).collect();
-        let mut won: Vec<(KindId, &[u8], String)> = Vec::new();
+        let mut won: Vec<(KindId, &[u8], Arc<str>)> = Vec::new();
         while !todo.is_empty() {
             if attempt == MAX_ATTEMPTS {
                 return Err(Error::new(
@@ -361,10 +394,11 @@ impl Masker {
                     Some(existing) => inner.keys.open(&t, &existing).is_some_and(|v| v == *value),
                 };
                 if mine {
-                    won.push((*kind, value, t));
+                    let t: Arc<str> = t.into();
                     for &i in &pending[*p].2 {
-                        tokens[i] = Some(Box::from(won.last().map_or("", |w| w.2.as_str())));
+                        tokens[i] = Some(t.clone());
                     }
+                    won.push((*kind, value, t));
                 } else {
                     next.push(*p);
                 }
@@ -379,16 +413,18 @@ impl Masker {
                 cache.values.clear();
             }
             for (kind, value, t) in won {
-                let t: Box<str> = t.into();
                 let entry = cache.tokens.entry(value.into()).or_default();
                 entry.retain(|(k, _, _)| *k != kind);
                 entry.push((kind, t.clone(), now));
-                cache.values.insert(t, (value.into(), now));
+                // values come from `&str` text cut at identifier bounds: UTF-8
+                if let Ok(v) = std::str::from_utf8(value) {
+                    cache.values.insert(Box::from(&*t), (Arc::from(v), now));
+                }
             }
         }
         Ok(tokens
             .into_iter()
-            .map(std::option::Option::unwrap_or_default)
+            .map(|t| t.unwrap_or_else(|| Arc::from("")))
             .collect())
     }
 
@@ -433,14 +469,14 @@ impl Masker {
     }
 
     /// The value behind each token span, if it resolves in this namespace.
-    fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<String>>, Error> {
+    fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<Arc<str>>>, Error> {
         let inner = &*self.inner;
         let now = Instant::now();
         let canon: Vec<String> = spans
             .iter()
             .map(|&(s, e)| token::canonical(&h[s..e]))
             .collect();
-        let mut out: Vec<Option<String>> = vec![None; spans.len()];
+        let mut out: Vec<Option<Arc<str>>> = vec![None; spans.len()];
         let mut ask: Vec<&str> = Vec::new();
         let mut ask_idx: HashMap<&str, usize> = HashMap::new();
         {
@@ -449,7 +485,7 @@ impl Masker {
                 if let Some((v, at)) = cache.values.get(c.as_str())
                     && now.duration_since(*at) < inner.cache_for
                 {
-                    out[i] = String::from_utf8(v.to_vec()).ok();
+                    out[i] = Some(v.clone());
                     continue;
                 }
                 if !ask_idx.contains_key(c.as_str()) {
@@ -466,12 +502,13 @@ impl Masker {
                     "the store answered a different number of lookups",
                 ));
             }
-            let opened: Vec<Option<String>> = ask
+            let opened: Vec<Option<Arc<str>>> = ask
                 .iter()
                 .zip(found)
                 .map(|(t, f)| {
                     f.and_then(|sealed| inner.keys.open(t, &sealed))
                         .and_then(|v| String::from_utf8(v).ok())
+                        .map(Arc::from)
                 })
                 .collect();
             for (i, c) in canon.iter().enumerate() {
@@ -594,10 +631,18 @@ impl Masker {
             out.extend_from_slice(&buf[pos..m.start()]);
             out.extend_from_slice(t.as_bytes());
             pos = m.end();
-            *stats
+            if let Some((k, n)) = stats
                 .counts
-                .entry(self.inner.det.kind(m.kind()).name().to_owned())
-                .or_insert(0) += 1;
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == self.inner.det.kind(m.kind()).name())
+            {
+                let _ = k;
+                *n += 1;
+            } else {
+                stats
+                    .counts
+                    .insert(self.inner.det.kind(m.kind()).name().to_owned(), 1);
+            }
         }
         let upto_local = upto.saturating_sub(base).max(pos);
         out.extend_from_slice(&buf[pos..upto_local]);

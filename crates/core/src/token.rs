@@ -74,7 +74,11 @@ pub(crate) fn token_at(h: &[u8], s: usize, is_tag: impl Fn(&[u8]) -> bool) -> Op
 
 /// The canonical form of a token found by [`token_at`]: upper case.
 pub(crate) fn canonical(token: &[u8]) -> String {
-    String::from_utf8_lossy(token).to_ascii_uppercase()
+    // tokens are ASCII by their grammar
+    token
+        .iter()
+        .map(|&b| char::from(b.to_ascii_uppercase()))
+        .collect()
 }
 
 #[cfg(test)]
