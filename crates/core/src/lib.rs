@@ -55,6 +55,11 @@ pub use keys::{MasterKey, NamespaceId};
 pub use masker::{Masked, Masker, MaskerBuilder, StreamStats, StreamUnmasker};
 pub use store::{MappingStore, StoreSpec};
 
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod send_sync {
     use super::*;
