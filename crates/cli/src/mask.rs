@@ -1,7 +1,7 @@
 //! `awsmask mask` and `awsmask unmask`.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,8 @@ impl StoreArgs {
             return MasterKey::from_hex(&hex).context("AWSMASK_KEY");
         }
         match spec {
-            StoreSpec::File(vault) => key_beside(vault),
+            // the key file beside the vault: `vault.db` → `vault.key`
+            StoreSpec::File(vault) => Ok(MasterKey::load_or_create(&vault.with_extension("key"))?),
             // a memory store lives and dies with this process, and so may its key
             _ => Ok(MasterKey::random()?),
         }
@@ -77,62 +78,6 @@ fn default_vault() -> anyhow::Result<PathBuf> {
             bail!("cannot find a place for the vault: set XDG_DATA_HOME or HOME, or pass --store")
         }
     }
-}
-
-/// The key file beside the vault (`vault.db` → `vault.key`), created with mode 0600 on first
-/// use. Two processes starting at once agree on one key: the key is written to a temporary
-/// file and linked into place, which fails if another process was first.
-fn key_beside(vault: &Path) -> anyhow::Result<MasterKey> {
-    let path = vault.with_extension("key");
-    if path.exists() {
-        return Ok(MasterKey::from_file(&path)?);
-    }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let key = MasterKey::random()?;
-    let tmp = dir.join(format!(".vault.key.{}.tmp", std::process::id()));
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(key.to_hex().as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-    }
-    let linked = std::fs::hard_link(&tmp, &path);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(key),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(MasterKey::from_file(&path)?),
-        Err(e) => Err(e).with_context(|| format!("cannot create the key file {}", path.display())),
-    }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 /// Counts bytes and, when stderr is a terminal, shows progress for long inputs.

@@ -91,6 +91,58 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// Reads the key file at `path`, or creates it with a fresh random key (mode 0600, its
+    /// folder 0700) when there is none. Processes that start at once agree on one key: the
+    /// new key is written to a temporary file and linked into place, which fails for all but
+    /// the first; the others read the winner's key.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or created, or holds no key.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, Error> {
+        use std::io::Write as _;
+        if path.exists() {
+            return MasterKey::from_file(path);
+        }
+        let fail = |what: &str, e: &std::io::Error| {
+            Error::new(ErrorKind::Key, format!("{what} {}: {e}", path.display()))
+        };
+        let dir = path.parent().unwrap_or(Path::new(""));
+        crate::fsutil::create_private_dir(dir)
+            .map_err(|e| fail("cannot create the folder of", &e))?;
+        let key = MasterKey::random()?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "key".into(), |n| n.to_string_lossy().into_owned());
+        // unique among processes and threads
+        let nonce = MasterKey::random()?.to_hex();
+        let tmp = dir.join(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            &nonce[..16]
+        ));
+        let written = crate::fsutil::private_options()
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(key.to_hex().as_bytes())?;
+                f.write_all(b"\n")?;
+                f.sync_all()
+            });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail("cannot write the key file", &e));
+        }
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => MasterKey::from_file(path),
+            Err(e) => Err(fail("cannot create the key file", &e)),
+        }
+    }
+}
+
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MasterKey(<redacted>)")
@@ -235,6 +287,28 @@ mod tests {
             .to_string();
         assert!(!err.contains("secret"));
         assert_eq!(format!("{k:?}"), "MasterKey(<redacted>)");
+    }
+
+    #[test]
+    fn key_files_are_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/vault.key");
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| MasterKey::load_or_create(&path).unwrap().to_hex()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]));
+        assert_eq!(MasterKey::load_or_create(&path).unwrap().to_hex(), keys[0]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
     }
 
     #[test]

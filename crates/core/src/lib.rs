@@ -43,6 +43,7 @@
 mod catalogue;
 mod detect;
 mod error;
+mod fsutil;
 mod keys;
 mod masker;
 pub mod store;

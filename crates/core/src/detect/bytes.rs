@@ -156,6 +156,43 @@ pub(crate) fn word_before(h: &[u8], end: usize) -> &[u8] {
     &h[end - len..end]
 }
 
+/// Four numbers of at most 255 joined by `sep` (`10.0.1.23`, or `10-0-1-23` in EC2 host
+/// names), starting at `s`, not followed by a word byte or by `sep` and another number. Returns
+/// the end.
+pub(crate) fn quad_at(h: &[u8], s: usize, sep: u8) -> Option<usize> {
+    let mut i = s;
+    for part in 0..4 {
+        let n = run(h, i, 4, |c| c.is_ascii_digit());
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let v: u32 = h[i..i + n]
+            .iter()
+            .fold(0, |a, &c| a * 10 + u32::from(c - b'0'));
+        if v > 255 {
+            return None;
+        }
+        i += n;
+        if part < 3 {
+            if h.get(i) != Some(&sep) {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    let continues = |c: &u8| {
+        if sep == b'.' {
+            c.is_ascii_digit()
+        } else {
+            c.is_ascii_alphanumeric()
+        }
+    };
+    if i < h.len() && (is_word(h[i]) || (h[i] == sep && h.get(i + 1).is_some_and(continues))) {
+        return None;
+    }
+    Some(i)
+}
+
 /// Whether `s` is an AWS region name such as `us-east-1`, `us-gov-west-1`, `cn-north-1`,
 /// `us-isob-east-1` or `eu-central-2`.
 pub(crate) fn is_region(s: &[u8]) -> bool {

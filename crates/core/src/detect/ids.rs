@@ -178,35 +178,10 @@ fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
     right_ok(h, end).then_some(end)
 }
 
-/// `ip-10-0-1-23`, optionally followed by `.ec2.internal` or `.region.compute.internal`.
+/// `ip-10-0-1-23`, the short EC2 host name (the long forms `ip-….ec2.internal` and
+/// `ip-….region.compute.internal` are found by the host name rules).
 fn ip_host(h: &[u8], b: usize) -> Option<usize> {
-    let mut i = b;
-    for part in 0..4 {
-        let n = run(h, i, 4, |c| c.is_ascii_digit());
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let v: u32 = h[i..i + n]
-            .iter()
-            .fold(0, |a, &c| a * 10 + u32::from(c - b'0'));
-        if v > 255 {
-            return None;
-        }
-        i += n;
-        if part < 3 {
-            if h.get(i) != Some(&b'-') {
-                return None;
-            }
-            i += 1;
-        }
-    }
-    if i < h.len()
-        && (is_word(h[i]) || (h[i] == b'-' && h.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)))
-    {
-        return None;
-    }
-    // the long forms are found by the host name rules; the short form ends here
-    Some(i)
+    super::bytes::quad_at(h, b, b'-')
 }
 
 /// A UUID starting at `s` (8-4-4-4-12 hex, one case), with boundaries. Returns its end.

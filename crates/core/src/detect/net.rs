@@ -158,32 +158,7 @@ fn dashed_account(h: &[u8], s: usize) -> Option<usize> {
 
 /// A dotted quad starting at `s` with every part at most 255 and no fifth part.
 fn ipv4_at(h: &[u8], s: usize) -> Option<usize> {
-    let mut i = s;
-    for part in 0..4 {
-        let n = run(h, i, 4, |c| c.is_ascii_digit());
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let v: u32 = h[i..i + n]
-            .iter()
-            .fold(0, |a, &c| a * 10 + u32::from(c - b'0'));
-        if v > 255 {
-            return None;
-        }
-        i += n;
-        if part < 3 {
-            if h.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-    }
-    if i < h.len()
-        && (is_word(h[i]) || (h[i] == b'.' && h.get(i + 1).is_some_and(u8::is_ascii_digit)))
-    {
-        return None;
-    }
-    Some(i)
+    super::bytes::quad_at(h, s, b'.')
 }
 
 fn octets(h: &[u8], s: usize, e: usize) -> [u32; 4] {

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Claim, MappingStore};
 use crate::error::{Error, ErrorKind};
+use crate::fsutil::{create_private_dir, create_private_file};
 use crate::keys::NamespaceId;
 
 /// Mappings in a SQLite file (WAL mode), safe for several processes at once, such as
@@ -88,40 +89,6 @@ impl VaultStore {
                 "vault poisoned by a panic in another thread",
             )
         })
-    }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
-}
-
-/// Creates the file with mode 0600 if it does not exist (SQLite then gives its `-wal` and
-/// `-shm` files the same mode).
-pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
     }
 }
 
