@@ -286,17 +286,42 @@ impl Masker {
     ///
     /// A store error, a full store, or a namespace so full that a value finds no free token.
     pub fn mask<'h>(&self, text: &'h str) -> Result<Masked<'h>, Error> {
+        let mut out = String::new();
+        let counts = self.mask_into(text, &mut out)?;
+        if counts.is_empty() {
+            return Ok(Masked {
+                text: Cow::Borrowed(text),
+                counts,
+            });
+        }
+        Ok(Masked {
+            text: Cow::Owned(out),
+            counts,
+        })
+    }
+
+    /// Like [`mask`](Self::mask), but writes the masked text into `out` (cleared first), so
+    /// that hot loops reuse one buffer. Returns the counts by kind; when they are empty,
+    /// nothing was masked and `out` holds a copy of `text`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`mask`](Self::mask); `out` is then empty.
+    pub fn mask_into(
+        &self,
+        text: &str,
+        out: &mut String,
+    ) -> Result<BTreeMap<String, usize>, Error> {
+        out.clear();
         let h = text.as_bytes();
         let found: Vec<Match> = self.inner.det.find_iter(h).collect();
         let matches = Detector::propagate(h, found, &[], 0, h.len());
         if matches.is_empty() {
-            return Ok(Masked {
-                text: Cow::Borrowed(text),
-                counts: BTreeMap::new(),
-            });
+            out.push_str(text);
+            return Ok(BTreeMap::new());
         }
-        let tokens = self.tokens_for(text.as_bytes(), &matches)?;
-        let mut out = String::with_capacity(text.len() + matches.len() * 8);
+        let tokens = self.tokens_for(h, &matches)?;
+        out.reserve(text.len() + matches.len() * 8);
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
         let mut last = 0;
         for (m, t) in matches.iter().zip(&tokens) {
@@ -306,11 +331,7 @@ impl Masker {
             per_kind[m.kind().as_usize()] += 1;
         }
         out.push_str(&text[last..]);
-        let counts = self.count_map(&per_kind);
-        Ok(Masked {
-            text: Cow::Owned(out),
-            counts,
-        })
+        Ok(self.count_map(&per_kind))
     }
 
     fn count_map(&self, per_kind: &[usize]) -> BTreeMap<String, usize> {
