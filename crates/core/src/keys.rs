@@ -183,6 +183,38 @@ pub(crate) struct NamespaceKeys {
     token: Hmac<Sha256>,
     seal: XChaCha20Poly1305,
     id: NamespaceId,
+    nonces: std::sync::Arc<Nonces>,
+}
+
+/// Nonces for sealing: 16 random bytes drawn once, then a 64-bit counter. XChaCha20's 24-byte
+/// nonces make random prefixes safe to draw per process, and the counter spares a system call
+/// per sealed value.
+#[derive(Debug)]
+struct Nonces {
+    prefix: [u8; 16],
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl Nonces {
+    fn new() -> Result<Nonces, Error> {
+        let mut prefix = [0u8; 16];
+        getrandom::getrandom(&mut prefix)
+            .map_err(|e| Error::new(ErrorKind::Key, format!("no randomness for nonces: {e}")))?;
+        Ok(Nonces {
+            prefix,
+            counter: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    fn next(&self) -> [u8; 24] {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut nonce = [0u8; 24];
+        nonce[..16].copy_from_slice(&self.prefix);
+        nonce[16..].copy_from_slice(&n.to_le_bytes());
+        nonce
+    }
 }
 
 impl fmt::Debug for NamespaceKeys {
@@ -194,7 +226,7 @@ impl fmt::Debug for NamespaceKeys {
 }
 
 impl NamespaceKeys {
-    pub(crate) fn derive(master: &MasterKey, namespace: &str) -> NamespaceKeys {
+    pub(crate) fn derive(master: &MasterKey, namespace: &str) -> Result<NamespaceKeys, Error> {
         let hk = Hkdf::<Sha256>::new(Some(b"awsmask v1"), &master.0);
         let expand = |label: &[u8]| {
             let mut okm = [0u8; 32];
@@ -207,12 +239,13 @@ impl NamespaceKeys {
         let id = expand(b"namespace-id");
         let mut hex = MasterKey(id).to_hex();
         hex.truncate(32);
-        NamespaceKeys {
+        Ok(NamespaceKeys {
             token: <Hmac<Sha256> as KeyInit>::new_from_slice(&token_key)
                 .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
             seal: XChaCha20Poly1305::new((&seal_key).into()),
             id: NamespaceId(hex),
-        }
+            nonces: std::sync::Arc::new(Nonces::new()?),
+        })
     }
 
     pub(crate) fn id(&self) -> &NamespaceId {
@@ -233,11 +266,9 @@ impl NamespaceKeys {
         token::format(tag, code)
     }
 
-    /// Seals `value` for storage under `token`: a random 24-byte nonce, then the ciphertext.
+    /// Seals `value` for storage under `token`: the 24-byte nonce, then the ciphertext.
     pub(crate) fn seal(&self, token: &str, value: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut nonce = [0u8; 24];
-        getrandom::getrandom(&mut nonce)
-            .map_err(|e| Error::new(ErrorKind::Key, format!("no randomness for a nonce: {e}")))?;
+        let nonce = self.nonces.next();
         let ct = self
             .seal
             .encrypt(
@@ -314,9 +345,9 @@ mod tests {
     #[test]
     fn tokens_are_deterministic_per_namespace() {
         let m = MasterKey::from_bytes([1; 32]);
-        let a = NamespaceKeys::derive(&m, "a");
-        let a2 = NamespaceKeys::derive(&m, "a");
-        let b = NamespaceKeys::derive(&m, "b");
+        let a = NamespaceKeys::derive(&m, "a").unwrap();
+        let a2 = NamespaceKeys::derive(&m, "a").unwrap();
+        let b = NamespaceKeys::derive(&m, "b").unwrap();
         let t = a.token("EC2", "ec2_instance", b"i-0123456789abcdef0", 0);
         assert_eq!(
             t,
@@ -331,8 +362,8 @@ mod tests {
     #[test]
     fn sealing_binds_namespace_and_token() {
         let m = MasterKey::from_bytes([2; 32]);
-        let a = NamespaceKeys::derive(&m, "a");
-        let b = NamespaceKeys::derive(&m, "b");
+        let a = NamespaceKeys::derive(&m, "a").unwrap();
+        let b = NamespaceKeys::derive(&m, "b").unwrap();
         let sealed = a.seal("AWS_EC2_000000", b"i-0123456789abcdef0").unwrap();
         assert!(!sealed.windows(5).any(|w| w == b"i-012"));
         assert_eq!(

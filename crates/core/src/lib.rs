@@ -44,6 +44,7 @@ mod catalogue;
 mod detect;
 mod error;
 mod fsutil;
+mod fxhash;
 mod keys;
 mod masker;
 pub mod store;

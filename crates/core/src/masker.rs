@@ -63,30 +63,7 @@ struct Inner {
 /// A cached token: its kind, the token, and when it was cached.
 type CachedToken = (KindId, Arc<str>, Instant);
 
-/// A fast hasher for the caches: their keys are identifiers and tokens, and the caches only
-/// hold what this process masked itself, so no one picks the keys to collide.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+use crate::fxhash::FxBuild;
 
 #[derive(Default)]
 struct Cache {
@@ -186,7 +163,7 @@ impl MaskerBuilder {
             Some(k) => k,
             None => MasterKey::random()?,
         };
-        let keys = NamespaceKeys::derive(&key, &namespace);
+        let keys = NamespaceKeys::derive(&key, &namespace)?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Masker {
             inner: Arc::new(Inner {
@@ -570,7 +547,7 @@ impl Masker {
         let mut utf8 = Utf8Check::default();
         let mut matches = Vec::new();
         let mut stats = StreamStats::default();
-        let mut known = Vec::new();
+        let mut known = Known::default();
         loop {
             let n = match rdr.read(&mut chunk) {
                 Ok(0) => break,
@@ -624,7 +601,7 @@ impl Masker {
         upto: usize,
         wtr: &mut impl Write,
         stats: &mut StreamStats,
-        known: &mut Vec<(KindId, Box<[u8]>)>,
+        known: &mut Known,
     ) -> Result<(), Error> {
         let base = *buf_start;
         let region = (
@@ -638,8 +615,14 @@ impl Masker {
             .filter(|m| m.start() >= *flushed)
             .map(|m| m.shifted_back(base))
             .collect();
-        let local = Detector::propagate(buf, local, known, region.0, region.1);
-        remember(known, buf, &local);
+        let local = Detector::propagate(
+            buf,
+            local,
+            known.order.make_contiguous(),
+            region.0,
+            region.1,
+        );
+        known.remember(buf, &local);
         // every token first: on a store error nothing of this batch is written
         let tokens = if local.is_empty() {
             Vec::new()
@@ -689,20 +672,30 @@ impl Masker {
 
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
-const KNOWN_CAPACITY: usize = 4096;
+const KNOWN_CAPACITY: usize = 512;
 
-fn remember(known: &mut Vec<(KindId, Box<[u8]>)>, buf: &[u8], matches: &[Match]) {
-    for m in matches {
-        if crate::detect::propagates(m.kind()) && m.len() >= 8 {
-            let v = &buf[m.range()];
-            if !known.iter().any(|(k, x)| *k == m.kind() && &x[..] == v) {
-                known.push((m.kind(), v.into()));
+/// The names a stream has found so far, oldest first.
+#[derive(Default)]
+struct Known {
+    order: std::collections::VecDeque<(KindId, Box<[u8]>)>,
+    set: std::collections::HashSet<(KindId, Box<[u8]>), FxBuild>,
+}
+
+impl Known {
+    fn remember(&mut self, buf: &[u8], matches: &[Match]) {
+        for m in matches {
+            if crate::detect::propagates(m.kind()) && m.len() >= 8 {
+                let key = (m.kind(), Box::<[u8]>::from(&buf[m.range()]));
+                if self.set.insert(key.clone()) {
+                    self.order.push_back(key);
+                }
             }
         }
-    }
-    if known.len() > KNOWN_CAPACITY {
-        let excess = known.len() - KNOWN_CAPACITY;
-        known.drain(..excess);
+        while self.order.len() > KNOWN_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
     }
 }
 

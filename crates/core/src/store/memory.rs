@@ -7,33 +7,53 @@ use std::time::{Duration, Instant};
 
 use super::{Claim, MappingStore};
 use crate::error::{Error, ErrorKind};
+use crate::fxhash::FxBuild;
 use crate::keys::NamespaceId;
 
 /// Default capacity of a [`MemoryStore`]: one million mappings.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
-/// The map behind the store: (namespace, token) → entry.
-type Map = HashMap<(NamespaceId, Box<str>), Entry>;
+/// The map behind the store: namespace → token → entry.
+type Map = HashMap<NamespaceId, HashMap<Box<str>, Entry, FxBuild>, FxBuild>;
 
 struct Entry {
     sealed: Vec<u8>,
     expires: Instant,
 }
 
+/// The mappings and how many there are.
+#[derive(Default)]
+struct State {
+    map: Map,
+    len: usize,
+}
+
+impl State {
+    /// Drops expired mappings.
+    fn purge(&mut self, now: Instant) {
+        let mut len = 0;
+        for tokens in self.map.values_mut() {
+            tokens.retain(|_, e| e.expires > now);
+            len += tokens.len();
+        }
+        self.map.retain(|_, tokens| !tokens.is_empty());
+        self.len = len;
+    }
+}
+
 /// Mappings in this process's memory, with a TTL and a capacity bound. A live mapping is never
 /// dropped: at capacity, expired mappings go first, and when none has expired a claim fails.
 pub struct MemoryStore {
-    map: Mutex<Map>,
+    state: Mutex<State>,
     capacity: usize,
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self.map.lock().map_or(0, |m| m.len());
         f.debug_struct("MemoryStore")
-            .field("len", &len)
+            .field("len", &self.len())
             .field("capacity", &self.capacity)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,7 +74,7 @@ impl MemoryStore {
     #[must_use]
     pub fn with_capacity(capacity: usize) -> MemoryStore {
         MemoryStore {
-            map: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             capacity,
         }
     }
@@ -62,7 +82,7 @@ impl MemoryStore {
     /// Number of mappings held (live or expired but not yet purged).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.map.lock().map_or(0, |m| m.len())
+        self.state.lock().map_or(0, |s| s.len)
     }
 
     /// Whether the store holds no mapping.
@@ -71,8 +91,8 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Map>, Error> {
-        self.map.lock().map_err(|_| {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Error> {
+        self.state.lock().map_err(|_| {
             Error::new(
                 ErrorKind::Store,
                 "memory store poisoned by a panic in another thread",
@@ -90,20 +110,30 @@ impl MappingStore for MemoryStore {
     ) -> Result<Vec<Option<Vec<u8>>>, Error> {
         let now = Instant::now();
         let expires = now + ttl;
-        let mut map = self.lock()?;
+        let mut state = self.lock()?;
         let mut out = Vec::with_capacity(claims.len());
         for c in claims {
-            let key = (ns.clone(), Box::<str>::from(c.token));
-            if let Some(e) = map.get_mut(&key)
-                && e.expires > now
-            {
-                e.expires = expires;
-                out.push(Some(e.sealed.clone()));
-                continue;
+            let taken = state.map.get_mut(ns).and_then(|t| t.get_mut(c.token));
+            match taken {
+                Some(e) if e.expires > now => {
+                    e.expires = expires;
+                    out.push(Some(e.sealed.clone()));
+                    continue;
+                }
+                Some(e) => {
+                    // expired: reuse the slot
+                    *e = Entry {
+                        sealed: c.sealed.to_vec(),
+                        expires,
+                    };
+                    out.push(None);
+                    continue;
+                }
+                None => {}
             }
-            if map.len() >= self.capacity && !map.contains_key(&key) {
-                map.retain(|_, e| e.expires > now);
-                if map.len() >= self.capacity {
+            if state.len >= self.capacity {
+                state.purge(now);
+                if state.len >= self.capacity {
                     return Err(Error::new(
                         ErrorKind::StoreFull,
                         format!(
@@ -113,13 +143,18 @@ impl MappingStore for MemoryStore {
                     ));
                 }
             }
-            map.insert(
-                key,
+            let tokens = match state.map.get_mut(ns) {
+                Some(t) => t,
+                None => state.map.entry(ns.clone()).or_default(),
+            };
+            tokens.insert(
+                c.token.into(),
                 Entry {
                     sealed: c.sealed.to_vec(),
                     expires,
                 },
             );
+            state.len += 1;
             out.push(None);
         }
         Ok(out)
@@ -132,11 +167,14 @@ impl MappingStore for MemoryStore {
         ttl: Duration,
     ) -> Result<Vec<Option<Vec<u8>>>, Error> {
         let now = Instant::now();
-        let mut map = self.lock()?;
+        let mut state = self.lock()?;
+        let Some(map) = state.map.get_mut(ns) else {
+            return Ok(vec![None; tokens.len()]);
+        };
         Ok(tokens
             .iter()
             .map(|t| {
-                let e = map.get_mut(&(ns.clone(), Box::<str>::from(*t)))?;
+                let e = map.get_mut(*t)?;
                 if e.expires <= now {
                     return None;
                 }

@@ -10,8 +10,7 @@ use crate::keys::{MasterKey, NamespaceId, NamespaceKeys};
 #[must_use]
 pub fn ns(name: &str) -> NamespaceId {
     NamespaceKeys::derive(&MasterKey::from_bytes([9; 32]), name)
-        .id()
-        .clone()
+        .map_or_else(|e| panic!("{e}"), |k| k.id().clone())
 }
 
 const TTL: Duration = Duration::from_secs(3600);
