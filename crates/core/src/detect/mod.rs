@@ -526,27 +526,49 @@ impl Detector {
         }
         values.sort_unstable();
         values.dedup_by(|a, b| a.1 == b.1);
-        let Ok(ac) = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(values.iter().map(|v| v.1))
-        else {
-            return matches;
-        };
-        let mut extra = Vec::new();
-        let to = to.min(h.len());
-        for m in ac.find_iter(&h[from..to.max(from)]) {
-            let (s, e) = (from + m.start(), from + m.end());
-            let alone = bytes::left_ok(h, s)
+        let to = to.min(h.len()).max(from);
+        let region = &h[from..to];
+        let alone = |s: usize, e: usize| {
+            bytes::left_ok(h, s)
                 && (s == 0 || !matches!(h[s - 1], b'-' | b'.' | b'/'))
                 && bytes::right_ok(h, e)
                 && !(e < h.len() && h[e] == b'-')
-                && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
-            if alone {
-                extra.push(Match {
-                    start: s,
-                    end: e,
-                    kind: values[m.pattern().as_usize()].0,
-                });
+                && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric())
+        };
+        let mut extra = Vec::new();
+        // A few names (a prompt): one SIMD substring search each, nothing to build. Many
+        // names (a large document): one automaton for all, whose construction (a DFA for a
+        // few dozen patterns) would otherwise cost more than the search of a prompt.
+        if values.len() <= 16 {
+            for &(kind, v) in &values {
+                for k in memchr::memmem::find_iter(region, v) {
+                    let (s, e) = (from + k, from + k + v.len());
+                    if alone(s, e) {
+                        extra.push(Match {
+                            start: s,
+                            end: e,
+                            kind,
+                        });
+                    }
+                }
+            }
+        } else {
+            let Ok(ac) = AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(values.iter().map(|v| v.1))
+            else {
+                return matches;
+            };
+            for m in ac.find_iter(region) {
+                let (s, e) = (from + m.start(), from + m.end());
+                if alone(s, e) {
+                    extra.push(Match {
+                        start: s,
+                        end: e,
+                        kind: values[m.pattern().as_usize()].0,
+                    });
+                }
             }
         }
         if extra.is_empty() {
