@@ -470,23 +470,30 @@ impl Masker {
     fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<Arc<str>>>, Error> {
         let inner = &*self.inner;
         let now = Instant::now();
-        let canon: Vec<String> = spans
+        // tokens come back as they were sent (upper case) nearly always: borrow those
+        let canon: Vec<Cow<'_, str>> = spans
             .iter()
-            .map(|&(s, e)| token::canonical(&h[s..e]))
+            .map(|&(s, e)| {
+                let t = &h[s..e];
+                match std::str::from_utf8(t) {
+                    Ok(t) if !t.bytes().any(|b| b.is_ascii_lowercase()) => Cow::Borrowed(t),
+                    _ => Cow::Owned(token::canonical(t)),
+                }
+            })
             .collect();
         let mut out: Vec<Option<Arc<str>>> = vec![None; spans.len()];
         let mut ask: Vec<&str> = Vec::new();
-        let mut ask_idx: HashMap<&str, usize> = HashMap::new();
+        let mut ask_idx: HashMap<&str, usize, FxBuild> = HashMap::default();
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
             for (i, c) in canon.iter().enumerate() {
-                if let Some((v, at)) = cache.values.get(c.as_str())
+                if let Some((v, at)) = cache.values.get(c.as_ref())
                     && now.duration_since(*at) < inner.cache_for
                 {
                     out[i] = Some(v.clone());
                     continue;
                 }
-                if !ask_idx.contains_key(c.as_str()) {
+                if !ask_idx.contains_key(c.as_ref()) {
                     ask_idx.insert(c, ask.len());
                     ask.push(c);
                 }
@@ -511,7 +518,7 @@ impl Masker {
                 .collect();
             for (i, c) in canon.iter().enumerate() {
                 if out[i].is_none()
-                    && let Some(&k) = ask_idx.get(c.as_str())
+                    && let Some(&k) = ask_idx.get(c.as_ref())
                 {
                     out[i].clone_from(&opened[k]);
                 }
