@@ -207,6 +207,10 @@ impl ContextIndex {
     }
 
     fn find_keys(&self, h: &[u8], sink: &mut Sink) {
+        // where the last `"Buckets"` key and the last `]` before the current key are, kept up
+        // to date as the keys go by, so that each `Name` key costs O(1) (a window search per
+        // key made a text of `{"Name": ...}` quadratic in its window)
+        let mut lists = ListTracker::default();
         for p in memchr::memchr2_iter(b':', b'=', h) {
             // `key": `, `key = `, `KEY=`, `\"key\":`
             let mut k1 = p;
@@ -231,8 +235,13 @@ impl ContextIndex {
                 terraform_id(h, k0, k1, sink);
                 continue;
             }
+            if word.eq_ignore_ascii_case(b"buckets") && h[p] == b':' {
+                lists.buckets = Some(k0);
+            }
             if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
-                bucket_list_name(h, k0, k1, sink);
+                if lists.in_bucket_list(h, k0) {
+                    bucket_list_name(h, k0, k1, sink);
+                }
                 continue;
             }
             if word.eq_ignore_ascii_case(b"outputvalue") {
@@ -305,11 +314,13 @@ const TF_RESOURCES: &[(&[u8], K)] = &[
 /// `id = "..."` inside a Terraform resource block, or `aws_s3_bucket.x: Refreshing state...
 /// [id=...]`: the id of the nearest resource address before it.
 fn terraform_id(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
-    let window = &h[k0.saturating_sub(2048)..k0];
+    // the resource address is on the block's first line or the plan line before it; a
+    // small window keeps a text of `id = ...` lines linear with a small constant
+    let window = &h[k0.saturating_sub(1024)..k0];
     let Some(a) = memchr::memmem::rfind(window, b"aws_") else {
         return;
     };
-    let base = k0.saturating_sub(2048);
+    let base = k0.saturating_sub(1024);
     let t0 = base + a;
     let n = run(h, t0, 64, |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'
@@ -392,19 +403,35 @@ fn terraform_lock_path(h: &[u8], mut i: usize, sink: &mut Sink) {
     }
 }
 
+/// Tracks whether a key sits inside the list of a `"Buckets": [...]` key
+/// (`aws s3api list-buckets`), in amortized constant time per key.
+#[derive(Default)]
+struct ListTracker {
+    /// where the last `Buckets` key starts
+    buckets: Option<usize>,
+    /// where the last `]` seen is, and how far the text was searched for one
+    bracket: Option<usize>,
+    searched: usize,
+}
+
+impl ListTracker {
+    fn in_bucket_list(&mut self, h: &[u8], at: usize) -> bool {
+        if self.searched < at {
+            if let Some(k) = memchr::memrchr(b']', &h[self.searched..at]) {
+                self.bracket = Some(self.searched + k);
+            }
+            self.searched = at;
+        }
+        match (self.buckets, self.bracket) {
+            (Some(b), Some(c)) => c < b,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
 /// `"Buckets": [{"Name": "..."}, ...]` (`aws s3api list-buckets`): a `Name` inside the list.
 fn bucket_list_name(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
-    let base = k0.saturating_sub(4096);
-    let window = &h[base..k0];
-    let Some(b) = window
-        .windows(9)
-        .rposition(|w| w.eq_ignore_ascii_case(b"\"buckets\""))
-    else {
-        return;
-    };
-    if window[b..].contains(&b']') {
-        return;
-    }
     let ctx = Context {
         phrase: "name",
         kind: K::S3Bucket,
