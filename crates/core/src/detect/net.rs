@@ -60,6 +60,16 @@ pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
             s += 2;
         }
         let len = i - s;
+        // only three shapes start with a digit run: 12 digits (an account), 4 digits and a
+        // dash (`1234-5678-9012`), 1-3 digits and a dot (an address); decide that first, it
+        // is far cheaper than the boundary checks
+        let next = h.get(i).copied();
+        let shaped = len == 12
+            || (len == 4 && next == Some(b'-'))
+            || ((1..=3).contains(&len) && next == Some(b'.'));
+        if !shaped {
+            continue;
+        }
         let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'));
         if !left {
             // inside a word (hex ids, hashes): nothing numeric starts before its end, unless
