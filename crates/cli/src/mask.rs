@@ -12,9 +12,11 @@ use crate::exit;
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct StoreArgs {
-    /// Where mappings live: `memory` (this process only) or `file:PATH` (an embedded vault
-    /// that other processes can share). Default: `file:$XDG_DATA_HOME/awsmask/vault.db`
-    /// (else `~/.local/share/awsmask/vault.db`).
+    /// Where mappings live: `memory` (this process only), `file:PATH` (an embedded vault that
+    /// other processes on this machine share), `redis://[user:pass@]host:port[/db]`,
+    /// `rediss://...` (TLS), or `redis+cluster://` / `rediss+cluster://` with comma-separated
+    /// seed nodes (Redis Cluster, ElastiCache cluster mode). Default:
+    /// `file:$XDG_DATA_HOME/awsmask/vault.db` (else `~/.local/share/awsmask/vault.db`).
     #[arg(long, env = "AWSMASK_STORE", value_name = "STORE")]
     store: Option<String>,
     /// Namespace of the mappings (a tenant, a conversation): tokens of one namespace never
@@ -25,6 +27,10 @@ pub(crate) struct StoreArgs {
     /// else the key file beside the vault (created on first use, mode 0600).
     #[arg(long, value_name = "PATH")]
     key_file: Option<PathBuf>,
+    /// A CA certificate (PEM) to verify `rediss://` servers with, instead of the system roots.
+    /// Verification is always on.
+    #[arg(long, env = "AWSMASK_TLS_CA_FILE", value_name = "PATH")]
+    tls_ca_file: Option<PathBuf>,
     /// How long a mapping lives after its last use, in days.
     #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
     ttl_days: f64,
@@ -38,7 +44,7 @@ impl StoreArgs {
             None => StoreSpec::File(default_vault()?),
         };
         let key = self.key(&spec)?;
-        let store: Arc<dyn MappingStore> = spec.open()?;
+        let store: Arc<dyn MappingStore> = spec.open_with_ca(self.tls_ca_file.as_deref())?;
         if !(self.ttl_days > 0.0 && self.ttl_days <= 3650.0) {
             bail!("--ttl-days must be more than 0 and at most 3650");
         }

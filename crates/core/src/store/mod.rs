@@ -5,6 +5,8 @@
 //! resolves every token of an unmask call, so a remote store costs one round trip each.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "vault")]
 mod vault;
 
@@ -16,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::memory::{DEFAULT_CAPACITY, MemoryStore};
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore};
 #[cfg(feature = "vault")]
 pub use self::vault::VaultStore;
 use crate::error::{Error, ErrorKind};
@@ -82,6 +86,9 @@ pub enum StoreSpec {
     Memory,
     /// `file:PATH`: the embedded file vault.
     File(std::path::PathBuf),
+    /// `redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://`: a Redis server or
+    /// cluster.
+    Redis(String),
 }
 
 impl fmt::Debug for StoreSpec {
@@ -89,7 +96,18 @@ impl fmt::Debug for StoreSpec {
         match self {
             StoreSpec::Memory => f.write_str("memory"),
             StoreSpec::File(p) => write!(f, "file:{}", p.display()),
+            StoreSpec::Redis(url) => f.write_str(&redact(url)),
         }
+    }
+}
+
+/// The URL with any credentials hidden.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            format!("{}://<credentials>@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -113,15 +131,18 @@ impl StoreSpec {
             return Ok(StoreSpec::File(path.into()));
         }
         let scheme = spec.split(':').next().unwrap_or("");
-        let hint = if scheme.starts_with("redis") {
-            " (Redis stores are not available in this build yet)"
-        } else {
-            ""
-        };
+        if matches!(
+            scheme,
+            "redis" | "rediss" | "redis+cluster" | "rediss+cluster"
+        ) && spec[scheme.len()..].starts_with("://")
+        {
+            return Ok(StoreSpec::Redis(spec.to_owned()));
+        }
         Err(Error::new(
             ErrorKind::Config,
             format!(
-                "unknown store `{}`: use `memory` or `file:PATH`{hint}",
+                "unknown store `{}`: use `memory`, `file:PATH`, `redis://`, `rediss://`, \
+                 `redis+cluster://` or `rediss+cluster://`",
                 if scheme.len() <= 32 { scheme } else { "…" }
             ),
         ))
@@ -133,6 +154,19 @@ impl StoreSpec {
     ///
     /// When the store cannot be opened.
     pub fn open(&self) -> Result<Arc<dyn MappingStore>, Error> {
+        self.open_with_ca(None)
+    }
+
+    /// Opens the store, verifying TLS servers against the CA certificate in `ca_file` (PEM)
+    /// instead of the system roots.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be opened.
+    pub fn open_with_ca(
+        &self,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Arc<dyn MappingStore>, Error> {
         match self {
             StoreSpec::Memory => Ok(Arc::new(MemoryStore::new())),
             #[cfg(feature = "vault")]
@@ -142,6 +176,22 @@ impl StoreSpec {
                 ErrorKind::Config,
                 "this build has no file vault (feature `vault`)",
             )),
+            #[cfg(feature = "redis")]
+            StoreSpec::Redis(url) => {
+                let options = RedisOptions {
+                    ca_file: ca_file.map(std::path::Path::to_path_buf),
+                    ..RedisOptions::default()
+                };
+                Ok(Arc::new(RedisStore::connect(url, options)?))
+            }
+            #[cfg(not(feature = "redis"))]
+            StoreSpec::Redis(_) => {
+                let _ = ca_file;
+                Err(Error::new(
+                    ErrorKind::Config,
+                    "this build has no Redis stores (feature `redis`)",
+                ))
+            }
         }
     }
 }

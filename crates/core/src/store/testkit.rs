@@ -6,17 +6,30 @@ use std::time::Duration;
 use super::{Claim, MappingStore};
 use crate::keys::{MasterKey, NamespaceId, NamespaceKeys};
 
-/// A namespace id for tests.
+thread_local! {
+    /// Namespaces of one run of the suite: fresh, so that a shared server keeps no state
+    /// between runs.
+    static RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A namespace id for tests, fresh for each run of [`run_all`].
 #[must_use]
 pub fn ns(name: &str) -> NamespaceId {
-    NamespaceKeys::derive(&MasterKey::from_bytes([9; 32]), name)
-        .map_or_else(|e| panic!("{e}"), |k| k.id().clone())
+    let run = RUN.with(std::cell::Cell::get);
+    match NamespaceKeys::derive(&MasterKey::from_bytes([9; 32]), &format!("{name}/{run}")) {
+        Ok(k) => k.id().clone(),
+        Err(e) => unreachable!("test namespace keys: {e}"),
+    }
 }
 
 const TTL: Duration = Duration::from_secs(3600);
 
 /// Runs every conformance test on fresh stores made by `make`.
 pub fn run_all(make: &dyn Fn() -> Box<dyn MappingStore>) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    RUN.with(|r| r.set((nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)));
     claim_then_resolve(&*make());
     claim_is_first_writer_wins(&*make());
     namespaces_are_isolated(&*make());
