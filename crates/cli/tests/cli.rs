@@ -1,6 +1,7 @@
 //! Black-box tests of the `awsmask` binary: stdin in, stdout/stderr and exit code out.
 #![expect(clippy::print_stderr, reason = "tests say on stderr why they skip")]
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 
@@ -396,4 +397,49 @@ fn dev_corpus_through_mask_and_unmask_comes_back_byte_for_byte() {
         "the corpus did not come back byte for byte"
     );
     assert!(masked != text.as_bytes());
+}
+
+#[test]
+fn four_processes_mask_alike_against_the_cluster_and_a_fifth_unmasks() {
+    let (Ok(cluster), Ok(ca)) = (
+        std::env::var("AWSMASK_TEST_CLUSTER_URL"),
+        std::env::var("AWSMASK_TEST_CA_FILE"),
+    ) else {
+        eprintln!("skipping: the Redis testbed is not running (scripts/redis-testbed.sh)");
+        return;
+    };
+    let key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let mut input = String::new();
+    for i in 0..400 {
+        let _ = writeln!(
+            input,
+            "i-{i:017x} in subnet-{:08x} owned by {:012}",
+            i % 37,
+            100_000_000_000u64 + i % 11
+        );
+    }
+    let env = [
+        ("AWSMASK_KEY", key),
+        ("AWSMASK_STORE", cluster.as_str()),
+        ("AWSMASK_TLS_CA_FILE", ca.as_str()),
+    ];
+    let ns = format!("four-{}", std::process::id());
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| awsmask_env(&["mask", "--namespace", &ns], input.as_bytes(), &env)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, outs[0].stdout);
+    }
+    assert!(!String::from_utf8_lossy(&outs[0].stdout).contains("subnet-"));
+    let back = awsmask_env(&["unmask", "--namespace", &ns], &outs[0].stdout, &env);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    assert_eq!(String::from_utf8(back.stdout).unwrap(), input);
 }

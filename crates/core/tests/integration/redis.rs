@@ -26,6 +26,16 @@ fn options() -> RedisOptions {
     o
 }
 
+/// Tests that use the cluster take this lock, so that the one that freezes a primary does
+/// not disturb the others.
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
+    CLUSTER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn connect(url: &str) -> RedisStore {
     RedisStore::connect(url, options()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -190,5 +200,91 @@ fn clear_errors_without_secrets() {
         o.ca_file = None;
         let e = RedisStore::connect(&tls, o).unwrap_err();
         assert!(e.to_string().contains("cannot connect"), "{e}");
+    }
+}
+
+/// A cluster primary's pid and port, read from the testbed.
+fn a_primary() -> (u32, u16) {
+    let dir = std::env::var("AWSMASK_TESTBED_DIR").unwrap();
+    for i in 0..6u16 {
+        let port = 7410 + i;
+        let out = Command::new("redis-cli")
+            .env("REDISCLI_AUTH", "testbed-pass")
+            .args([
+                "--no-auth-warning",
+                "--tls",
+                "--cacert",
+                &format!("{dir}/ca.crt"),
+                "-h",
+                "127.0.0.1",
+            ])
+            .args(["-p", &port.to_string(), "ROLE"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).starts_with("master") {
+            let pid = std::fs::read_to_string(format!("{dir}/node{i}/redis.pid")).unwrap();
+            return (pid.trim().parse().unwrap(), port);
+        }
+    }
+    panic!("no primary answers");
+}
+
+fn signal(pid: u32, sig: &str) {
+    assert!(
+        Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn a_frozen_primary_fails_within_the_deadline_and_recovers() {
+    let Some(u) = url("AWSMASK_TEST_CLUSTER_URL") else {
+        return;
+    };
+    let _lock = cluster_lock();
+    let mut o = options();
+    o.deadline = Duration::from_secs(2);
+    o.breaker_failures = 1000;
+    let store: Arc<dyn MappingStore> =
+        Arc::new(RedisStore::connect(&u, o).unwrap_or_else(|e| panic!("{e}")));
+    let m = Masker::builder()
+        .store(store)
+        .key(MasterKey::from_bytes([3; 32]))
+        .namespace("freeze")
+        .build()
+        .unwrap();
+    let (pid, _) = a_primary();
+    signal(pid, "-STOP");
+    // values spread over every shard, so some keys live on the frozen primary
+    let text: String = (0..64)
+        .map(|i| format!("vol-{i:017x} "))
+        .collect::<Vec<_>>()
+        .concat();
+    let started = Instant::now();
+    let result = m.mask(&text);
+    let took = started.elapsed();
+    signal(pid, "-CONT");
+    assert!(
+        took < Duration::from_secs(4),
+        "a call took {took:?} with a 2 s deadline"
+    );
+    if let Ok(masked) = &result {
+        // a failover may have happened in time: then the answer must be right
+        assert_eq!(m.unmask(masked.text()).unwrap(), text);
+    }
+    // service comes back once the primary runs again (or its replica took over)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match m.mask(&text) {
+            Ok(masked) => {
+                assert_eq!(m.unmask(masked.text()).unwrap(), text);
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "no recovery: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
