@@ -243,10 +243,12 @@ impl RedisStore {
         let outcome = match result {
             Ok(Ok(values)) => Ok(values),
             Ok(Err(e)) => Err(err(&self.shown, "command failed", &e)),
-            Err(_) => Err(err(
-                &self.shown,
-                "no answer",
-                &format_args!("within the {:?} deadline", self.options.deadline),
+            Err(_) => Err(Error::new(
+                ErrorKind::Store,
+                format!(
+                    "redis {}: no answer within the {:?} deadline",
+                    self.shown, self.options.deadline
+                ),
             )),
         };
         let mut b = self.breaker.lock().map_err(|_| poisoned())?;
