@@ -1,7 +1,15 @@
-//! Find AWS identifiers in text (instance and VPC ids, ARNs, account ids, access keys, bucket
-//! names, endpoints, private IPs and more) before the text goes to a large language model.
+//! Keep AWS identifiers (instance and VPC ids, ARNs, account ids, access keys, bucket names,
+//! endpoints, private IPs and more) out of text sent to large language models, and put them
+//! back into the answers.
 //!
 //! # Overview
+//!
+//! [`Masker`] replaces each distinct identifier with a typed token such as `AWS_EC2_7KQ2XM`,
+//! keeps the token → value mapping in a [`MappingStore`], and restores the values in an answer,
+//! exactly (`unmask(mask(x)) == x` for every text), even when the answer arrives in pieces
+//! ([`StreamUnmasker`]). Tokens come from HMAC-SHA256 under a key derived per namespace from
+//! a [`MasterKey`]: the same value gets the same token in every process that shares the key,
+//! whatever the store. Values are sealed (XChaCha20-Poly1305) before they reach a store.
 //!
 //! [`Detector`] holds the catalogue of identifier kinds ([`Detector::kinds`], also printed by
 //! `awsmask kinds`) and finds them in bytes or text: non-overlapping, leftmost matches, the
@@ -10,7 +18,17 @@
 //! span; for `s3://bucket/key` the bucket; a host name whole; IP addresses without port or
 //! prefix length; placeholders such as `i-xxxxxxxx` are not identifiers.
 //!
-//! # Example
+//! # Examples
+//!
+//! ```
+//! use awsmask::Masker;
+//!
+//! let masker = Masker::new()?;
+//! let masked = masker.mask(r#"{"InstanceId": "i-0123456789abcdef0"}"#)?;
+//! assert!(!masked.text().contains("i-0123456789abcdef0"));
+//! assert_eq!(masker.unmask(masked.text())?, r#"{"InstanceId": "i-0123456789abcdef0"}"#);
+//! # Ok::<(), awsmask::Error>(())
+//! ```
 //!
 //! ```
 //! use awsmask::Detector;
@@ -21,16 +39,36 @@
 //! assert_eq!(kinds, ["ec2_instance", "account_id"]);
 //! ```
 //!
-//! Streams are scanned in bounded memory with [`StreamScanner`], which reports exactly what
-//! one-shot scanning reports, wherever the chunks are split.
+//! # Stores
+//!
+//! - [`store::MemoryStore`]: this process only; TTL and a capacity bound.
+//! - `store::VaultStore` (feature `vault`, on by default): an SQLite file in WAL mode that
+//!   several processes share.
+//! - `store::RedisStore` (feature `redis`): Redis and Redis Cluster / ElastiCache in cluster
+//!   mode, TLS with verification, deadlines and a circuit breaker.
+//!
+//! [`StoreSpec`] parses the names the CLI and the bindings use (`memory`, `file:PATH`,
+//! `redis://…`, `rediss+cluster://…`).
+//!
+//! # Crate features
+//!
+//! - `vault` (default): the file vault (bundled SQLite).
+//! - `redis`: the Redis stores (redis-rs, tokio, rustls with ring).
+//! - `testkit`: [`store::testkit`], the conformance suite for store implementations.
 //!
 //! # API themes
 //!
-//! - `find_iter` returns an iterator; `find_into` appends to a caller's buffer for hot loops.
-//! - Everything takes `&[u8]`: invalid UTF-8 is scanned like any other bytes.
+//! - `find_iter` returns an iterator; `find_into` and `mask_into` write into a caller's
+//!   buffer for hot loops.
+//! - Detection takes `&[u8]`: invalid UTF-8 is scanned like any other bytes; masking takes
+//!   `&str` and returns a `Cow` that borrows when nothing was masked.
 //! - Detection is linear in the input for every input, built-in or custom pattern: built-in
 //!   rules are anchored checks of bounded length, custom patterns run on `regex-automata`
 //!   (no backtracking).
+//! - Failing closed: when any value cannot be masked, `mask` returns an error and no text.
+//!   Errors, `Debug` and `Display` never show an original value or a key.
+//! - Blocking: `Masker` methods block while the store works; from async code call them through
+//!   the runtime's blocking pool.
 //!
 //! # MSRV
 //!
