@@ -26,6 +26,15 @@ fi
 cargo test -q --workspace --all-targets --all-features
 cargo test -q --workspace --doc --all-features
 
+# the Python package, installed the way a user installs it, in a fresh virtual environment
+venv="${TMPDIR:-/tmp}/awsmask-venv-$$"
+python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check maturin pytest hypothesis mypy typing_extensions
+"$venv/bin/pip" install -q --disable-pip-version-check ./crates/py
+(cd crates/py && "$venv/bin/python" -m pytest -q tests)
+"$venv/bin/python" -m mypy.stubtest awsmask._awsmask
+rm -rf "$venv"
+
 if [ $testbed = 1 ]; then
   # a primary killed in the middle of a long mask run: success that round-trips, or a
   # non-zero exit with nothing leaked; then the cluster serves again
