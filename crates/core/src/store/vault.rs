@@ -59,8 +59,9 @@ impl VaultStore {
         let conn = Connection::open(path).map_err(|e| store_err(path, "cannot open it", &e))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| store_err(path, "cannot configure it", &e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
+        // Two processes opening a new vault at once (`awsmask mask | awsmask unmask`) race to
+        // switch it to WAL; SQLite reports that as busy without waiting, so retry a while.
+        let setup = "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
              CREATE TABLE IF NOT EXISTS awsmask_mappings (
                  ns TEXT NOT NULL,
@@ -68,9 +69,22 @@ impl VaultStore {
                  sealed BLOB NOT NULL,
                  expires_ms INTEGER NOT NULL,
                  PRIMARY KEY (ns, token)
-             ) WITHOUT ROWID;",
-        )
-        .map_err(|e| store_err(path, "not a usable vault", &e))?;
+             ) WITHOUT ROWID;";
+        let started = std::time::Instant::now();
+        loop {
+            match conn.execute_batch(setup) {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(store_err(path, "not a usable vault", &e)),
+            }
+        }
         // expired mappings go at open; a failure here (a busy vault) is harmless
         let _ = conn.execute(
             "DELETE FROM awsmask_mappings WHERE expires_ms <= ?1",
