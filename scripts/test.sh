@@ -35,6 +35,11 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m mypy.stubtest awsmask._awsmask
 rm -rf "$venv"
 
+# the npm package, built and tested as its README says; the generated index.js and
+# index.d.ts are committed and must not change on a rebuild
+(cd crates/node && npm install --no-audit --no-fund --loglevel=error && npm run build --silent && npm test --silent)
+git diff --exit-code -- crates/node/index.d.ts crates/node/index.js
+
 if [ $testbed = 1 ]; then
   # a primary killed in the middle of a long mask run: success that round-trips, or a
   # non-zero exit with nothing leaked; then the cluster serves again

@@ -1,0 +1,275 @@
+//! Node.js bindings of awsmask: they only translate. Options become a core `MaskerBuilder`,
+//! errors become `Error`s with a stable `code`, and `mask`/`unmask` run on the libuv pool.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use awsmask::{Config, ErrorKind, MasterKey, StoreSpec};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Stable error codes, seen by JavaScript as `err.code`.
+pub enum Code {
+    InvalidConfig,
+    StoreUnavailable,
+    InvalidInput,
+    Internal,
+}
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        match self {
+            Code::InvalidConfig => "INVALID_CONFIG",
+            Code::StoreUnavailable => "STORE_UNAVAILABLE",
+            Code::InvalidInput => "INVALID_INPUT",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// The one door from engine errors to JavaScript errors. Messages never hold an original value.
+fn to_js(e: &awsmask::Error) -> Error<Code> {
+    let code = match e.kind() {
+        ErrorKind::Config | ErrorKind::Key => Code::InvalidConfig,
+        ErrorKind::Store | ErrorKind::StoreFull | ErrorKind::Io => Code::StoreUnavailable,
+        ErrorKind::Input => Code::InvalidInput,
+        _ => Code::Internal,
+    };
+    Error::new(code, e.to_string())
+}
+
+/// Options of `new Masker(options)`.
+#[napi(object)]
+pub struct MaskerOptions {
+    /// Where mappings live: `memory` (default), `file:PATH`, `redis://…`, `rediss://…`,
+    /// `redis+cluster://…` or `rediss+cluster://…`.
+    pub store: Option<String>,
+    /// Namespace of the mappings (default `default`): tokens never unmask in another one.
+    pub namespace: Option<String>,
+    /// The master key, 64 hexadecimal digits (default: a random key for this process).
+    pub key: Option<String>,
+    /// Detect only these kinds (names as in `awsmask kinds`).
+    pub kinds: Option<Vec<String>>,
+    /// Values that are never masked.
+    pub allow: Option<Vec<String>>,
+    /// How long a mapping lives after its last use, in seconds (default 7 days).
+    pub ttl: Option<f64>,
+    /// A CA certificate (PEM file) to verify `rediss://` servers with.
+    pub tls_ca_file: Option<String>,
+}
+
+/// An identifier found by `scan`: start and end in UTF-16 code units (JavaScript string
+/// indices), and its kind.
+#[napi(object)]
+pub struct Finding {
+    pub start: u32,
+    pub end: u32,
+    pub kind: String,
+}
+
+/// Masks and unmasks text. `mask`/`unmask` return Promises and run off the main thread;
+/// `maskSync`/`unmaskSync` share their code.
+#[napi]
+pub struct Masker {
+    inner: awsmask::Masker,
+}
+
+#[napi]
+impl Masker {
+    #[napi(constructor)]
+    pub fn new(options: Option<MaskerOptions>) -> Result<Self, Code> {
+        let o = options.unwrap_or(MaskerOptions {
+            store: None,
+            namespace: None,
+            key: None,
+            kinds: None,
+            allow: None,
+            ttl: None,
+            tls_ca_file: None,
+        });
+        let spec =
+            StoreSpec::parse(o.store.as_deref().unwrap_or("memory")).map_err(|e| to_js(&e))?;
+        let mut config = Config::new();
+        if let Some(kinds) = o.kinds {
+            let all: Vec<String> = awsmask::Detector::new()
+                .kinds()
+                .iter()
+                .map(|k| k.name().to_owned())
+                .collect();
+            config = config
+                .disable(all.into_iter().filter(|k| !kinds.contains(k)))
+                .enable(kinds);
+        }
+        if let Some(allow) = o.allow {
+            config = config.allow(allow);
+        }
+        let mut builder = awsmask::Masker::builder()
+            .configure(config)
+            .namespace(o.namespace.as_deref().unwrap_or("default"));
+        if let Some(key) = o.key {
+            builder = builder.key(MasterKey::from_hex(&key).map_err(|e| to_js(&e))?);
+        }
+        if let Some(ttl) = o.ttl {
+            if !(ttl.is_finite() && ttl > 0.0) {
+                return Err(Error::new(
+                    Code::InvalidConfig,
+                    "ttl is a positive number of seconds",
+                ));
+            }
+            builder = builder.ttl(Duration::from_secs_f64(ttl));
+        }
+        let store = spec
+            .open_with_ca(o.tls_ca_file.as_deref().map(std::path::Path::new))
+            .map_err(|e| to_js(&e))?;
+        let inner = builder.store(store).build().map_err(|e| to_js(&e))?;
+        Ok(Masker { inner })
+    }
+
+    /// Masks every identifier in `text` (a Promise; fails closed: rejects, no text).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn mask(&self, text: String) -> AsyncTask<Work> {
+        AsyncTask::new(Work {
+            masker: self.inner.clone(),
+            text,
+            unmask: false,
+        })
+    }
+
+    /// Puts the real values back for the tokens of this namespace (a Promise).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn unmask(&self, text: String) -> AsyncTask<Work> {
+        AsyncTask::new(Work {
+            masker: self.inner.clone(),
+            text,
+            unmask: true,
+        })
+    }
+
+    /// `mask`, on the calling thread.
+    #[napi]
+    pub fn mask_sync(&self, text: String) -> Result<String, Code> {
+        Work {
+            masker: self.inner.clone(),
+            text,
+            unmask: false,
+        }
+        .run()
+    }
+
+    /// `unmask`, on the calling thread.
+    #[napi]
+    pub fn unmask_sync(&self, text: String) -> Result<String, Code> {
+        Work {
+            masker: self.inner.clone(),
+            text,
+            unmask: true,
+        }
+        .run()
+    }
+
+    /// The identifiers in `text`, with UTF-16 offsets (JavaScript string indices).
+    #[napi]
+    pub fn scan(&self, text: String) -> Vec<Finding> {
+        let det = self.inner.detector();
+        let mut out = Vec::new();
+        let (mut byte, mut unit) = (0usize, 0usize);
+        let mut to_units = |target: usize| {
+            unit += text[byte..target]
+                .chars()
+                .map(char::len_utf16)
+                .sum::<usize>();
+            byte = target;
+            unit as u32
+        };
+        for m in det.find_iter(text.as_bytes()) {
+            let start = to_units(m.start());
+            let end = to_units(m.end());
+            out.push(Finding {
+                start,
+                end,
+                kind: det.kind(m.kind()).name().to_owned(),
+            });
+        }
+        out
+    }
+
+    /// A stream unmasker for an answer that arrives in pieces.
+    #[napi]
+    pub fn stream_unmasker(&self) -> StreamUnmasker {
+        StreamUnmasker {
+            inner: Mutex::new(self.inner.stream_unmasker()),
+        }
+    }
+}
+
+/// The work behind `mask`/`unmask` and their Sync twins.
+pub struct Work {
+    masker: awsmask::Masker,
+    text: String,
+    unmask: bool,
+}
+
+impl Work {
+    fn run(&self) -> Result<String, Code> {
+        let r = if self.unmask {
+            self.masker
+                .unmask(&self.text)
+                .map(std::borrow::Cow::into_owned)
+        } else {
+            self.masker
+                .mask(&self.text)
+                .map(|m| m.into_text().into_owned())
+        };
+        r.map_err(|e| to_js(&e))
+    }
+}
+
+impl Task for Work {
+    type Output = String;
+    type JsValue = String;
+
+    /// A rejected Promise carries a napi status, not our code: the code goes first in the
+    /// message (`STORE_UNAVAILABLE: ...`) and `awsmask.js` moves it to `err.code`.
+    fn compute(&mut self) -> Result<String> {
+        self.run().map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("{}: {}", e.status.as_ref(), e.reason),
+            )
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+        Ok(output)
+    }
+}
+
+/// Unmasks an answer that arrives in pieces: `push(chunk)` returns the text that is ready,
+/// `finish()` the rest.
+#[napi]
+pub struct StreamUnmasker {
+    inner: Mutex<awsmask::StreamUnmasker>,
+}
+
+#[napi]
+impl StreamUnmasker {
+    /// Adds a piece; returns the text ready to emit.
+    #[napi]
+    pub fn push(&self, chunk: String) -> Result<String, Code> {
+        let mut u = self
+            .inner
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "stream unmasker poisoned"))?;
+        u.push(&chunk).map_err(|e| to_js(&e))
+    }
+
+    /// Ends the answer; returns the rest.
+    #[napi]
+    pub fn finish(&self) -> Result<String, Code> {
+        let mut u = self
+            .inner
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "stream unmasker poisoned"))?;
+        u.finish().map_err(|e| to_js(&e))
+    }
+}
