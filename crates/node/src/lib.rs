@@ -91,14 +91,7 @@ impl Masker {
             StoreSpec::parse(o.store.as_deref().unwrap_or("memory")).map_err(|e| to_js(&e))?;
         let mut config = Config::new();
         if let Some(kinds) = o.kinds {
-            let all: Vec<String> = awsmask::Detector::new()
-                .kinds()
-                .iter()
-                .map(|k| k.name().to_owned())
-                .collect();
-            config = config
-                .disable(all.into_iter().filter(|k| !kinds.contains(k)))
-                .enable(kinds);
+            config = config.only(kinds);
         }
         if let Some(allow) = o.allow {
             config = config.allow(allow);

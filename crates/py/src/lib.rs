@@ -113,15 +113,7 @@ impl PyMasker {
         let key = key.map(key_from).transpose()?;
         let mut config = Config::new();
         if let Some(kinds) = kinds {
-            // only these kinds: turn every other built-in kind off
-            let all: Vec<String> = awsmask::Detector::new()
-                .kinds()
-                .iter()
-                .map(|k| k.name().to_owned())
-                .collect();
-            config = config
-                .disable(all.into_iter().filter(|k| !kinds.contains(k)))
-                .enable(kinds);
+            config = config.only(kinds);
         }
         if let Some(allow) = allow {
             config = config.allow(allow);

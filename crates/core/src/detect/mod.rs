@@ -194,6 +194,18 @@ impl Config {
         self
     }
 
+    /// Turns on exactly these kinds (by name) and every other built-in kind off.
+    #[must_use]
+    pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(self, kinds: I) -> Config {
+        let kinds: Vec<String> = kinds.into_iter().map(Into::into).collect();
+        let others: Vec<String> = crate::catalogue::builtin_kinds()
+            .iter()
+            .map(|k| k.name().to_owned())
+            .filter(|name| !kinds.contains(name))
+            .collect();
+        self.disable(others).enable(kinds)
+    }
+
     /// Adds a custom kind: a snake_case `name` and a regular expression (Rust `regex` syntax,
     /// no look-around or back-references: matching stays linear in the input). Only matches
     /// that stand as whole words (no letter, digit or `_` on either side) are reported.

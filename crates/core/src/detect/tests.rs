@@ -174,3 +174,18 @@ fn config_errors() {
     let det = Detector::with_config(&Config::new().disable(["ec2_instance"])).unwrap();
     assert!(!det.is_match(b"i-0123456789abcdef0"));
 }
+
+#[test]
+fn config_only_keeps_just_those_kinds() {
+    let det = Detector::with_config(&Config::new().only(["vpc"])).unwrap();
+    assert!(det.is_match(b"vpc-0a1b2c3d4e5f60718"));
+    assert!(!det.is_match(b"i-0123456789abcdef0"));
+    let enabled: Vec<&str> = det
+        .kinds()
+        .iter()
+        .map(KindInfo::name)
+        .filter(|name| det.kind_id(name).is_some_and(|id| det.is_enabled(id)))
+        .collect();
+    assert_eq!(enabled, ["vpc"]);
+    assert!(Detector::with_config(&Config::new().only(["nope"])).is_err());
+}
