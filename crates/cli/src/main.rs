@@ -147,3 +147,13 @@ fn kinds(args: &KindsArgs) -> anyhow::Result<()> {
     out.flush()?;
     Ok(())
 }
+
+/// Threads a scan is split among: one per available core, at most 8; `AWSMASK_THREADS`
+/// overrides it (1 turns the splitting off).
+pub(crate) fn scan_threads() -> usize {
+    std::env::var("AWSMASK_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+        .max(1)
+}

@@ -33,7 +33,8 @@ enum Format {
     Jsonl,
 }
 
-const CHUNK: usize = 1 << 20;
+/// Read size: large enough that each scan splits among the scan threads.
+const CHUNK: usize = 4 << 20;
 
 /// Tracks line and column numbers for match offsets without keeping the whole input: holds
 /// the bytes from the last position it was asked about to what has been read.
@@ -164,7 +165,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         lines: Lines::new(0),
         current: 0,
     };
-    let mut scanner = StreamScanner::new(&det);
+    let mut scanner = StreamScanner::new(&det).threads(crate::scan_threads());
     // bytes not yet behind every reported match: for values and line numbers
     let mut window: VecDeque<u8> = VecDeque::new();
     let mut window_start = 0;

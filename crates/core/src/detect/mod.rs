@@ -37,6 +37,9 @@ pub const MAX_MATCH_LEN: usize = 4096;
 /// How far any check looks before the start or after the end of a match, in bytes.
 pub(crate) const MAX_CONTEXT: usize = 512;
 
+/// The smallest part of a window worth a thread of its own.
+const PAR_MIN_PART: usize = 256 * 1024;
+
 /// Kinds whose values are found by their context: their other occurrences are propagated.
 pub(crate) fn propagates(kind: KindId) -> bool {
     const CONTEXT_KINDS: &[K] = &[
@@ -671,6 +674,52 @@ impl Detector {
         let mut sink = Sink { cands: Vec::new() };
         self.candidates(h, &mut sink);
         self.resolve(h, sink.cands, window, out)
+    }
+
+    /// Like [`find_window`](Self::find_window), with the window split among up to `threads`
+    /// scoped threads when it is large. Each part is scanned with `MARGIN` bytes of context
+    /// on both sides and keeps the candidates that start in it, which is exactly what a
+    /// stream cut there finds (see [`StreamScanner`]); the candidates are then resolved
+    /// together, so the result does not depend on the number of threads.
+    pub(crate) fn find_window_par(
+        &self,
+        h: &[u8],
+        w: Window,
+        threads: usize,
+        out: &mut Vec<Match>,
+    ) -> usize {
+        let to = w.to.min(h.len());
+        let len = to.saturating_sub(w.from);
+        let parts = threads.min(len / PAR_MIN_PART).max(1);
+        if parts == 1 {
+            return self.find_window(h, w, out);
+        }
+        let step = len.div_ceil(parts);
+        let cands: Vec<Match> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..parts)
+                .map(|i| {
+                    let a = w.from + i * step;
+                    let b = (a + step).min(to);
+                    scope.spawn(move || {
+                        let lo = a.saturating_sub(stream::MARGIN);
+                        let hi = (b + stream::MARGIN).min(h.len());
+                        let mut sink = Sink { cands: Vec::new() };
+                        self.candidates(&h[lo..hi], &mut sink);
+                        let mut cands = sink.cands;
+                        cands.retain_mut(|m| {
+                            *m = m.offset(lo);
+                            (a..b).contains(&m.start)
+                        });
+                        cands
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        self.resolve(h, cands, Window { to, ..w }, out)
     }
 
     /// Resolves candidates into the final matches: drops disabled kinds and allowlisted

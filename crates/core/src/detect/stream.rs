@@ -6,7 +6,7 @@ use super::{Detector, MAX_CONTEXT, MAX_MATCH_LEN, Match, Window};
 /// of it are held back until more input (or the end) arrives. A match is decided by at most
 /// `MAX_CONTEXT` bytes before it and `MAX_MATCH_LEN + MAX_CONTEXT` bytes from its start, so
 /// with this margin a stream finds exactly what one-shot scanning finds.
-const MARGIN: usize = MAX_MATCH_LEN + MAX_CONTEXT;
+pub(crate) const MARGIN: usize = MAX_MATCH_LEN + MAX_CONTEXT;
 
 /// Scan in steps of at least this many new bytes, so the re-scanned margins stay cheap.
 const STEP: usize = 256 * 1024;
@@ -43,6 +43,8 @@ pub struct StreamScanner {
     done: usize,
     /// stream offset where the last reported match ends
     covered: usize,
+    /// threads a large scan is split among
+    threads: usize,
 }
 
 impl StreamScanner {
@@ -55,14 +57,24 @@ impl StreamScanner {
             base: 0,
             done: 0,
             covered: 0,
+            threads: 1,
         }
+    }
+
+    /// Splits large scans among up to `threads` threads (default 1). The matches are the
+    /// same for any number of threads; parts smaller than 256 KiB are not split further, so
+    /// feed large chunks (a few MiB) to use more than one.
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> StreamScanner {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Adds the next chunk and appends the matches that are now certain to `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Match>) {
         self.buf.extend_from_slice(chunk);
         let pending = self.base + self.buf.len() - self.done;
-        if pending >= MARGIN + STEP {
+        if pending >= MARGIN + STEP * self.threads {
             self.scan(false, out);
         }
     }
@@ -102,7 +114,9 @@ impl StreamScanner {
                 .max(self.done - self.base),
             base: self.base,
         };
-        let covered = self.det.find_window(&self.buf, window, out);
+        let covered = self
+            .det
+            .find_window_par(&self.buf, window, self.threads, out);
         self.covered = self.covered.max(covered + self.base);
         self.done = to;
         let keep_from = self.done.saturating_sub(MARGIN).max(self.base);

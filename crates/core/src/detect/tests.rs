@@ -189,3 +189,88 @@ fn config_only_keeps_just_those_kinds() {
     assert_eq!(enabled, ["vpc"]);
     assert!(Detector::with_config(&Config::new().only(["nope"])).is_err());
 }
+
+/// About `len` bytes of every catalogue example, shuffled among filler words, so that
+/// identifiers sit on every part border sooner or later.
+fn examples_text(len: usize) -> Vec<u8> {
+    let det = Detector::new();
+    let examples: Vec<&str> = det
+        .kinds()
+        .iter()
+        .flat_map(|k| {
+            k.examples()
+                .iter()
+                .map(|e| e.text)
+                .chain(k.negative_examples().iter().copied())
+        })
+        .collect();
+    let filler = [
+        "the ",
+        "bucket ",
+        "x",
+        "\n",
+        "\"",
+        "{\"Name\": ",
+        "12",
+        ".",
+        "-",
+        "\n\n",
+    ];
+    let mut out = Vec::with_capacity(len + 4096);
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let pick = (seed >> 33) as usize;
+        if pick.is_multiple_of(3) {
+            out.extend_from_slice(filler[pick % filler.len()].as_bytes());
+        } else {
+            out.extend_from_slice(examples[pick % examples.len()].as_bytes());
+            out.push(b' ');
+        }
+    }
+    out
+}
+
+#[test]
+fn parallel_scans_find_what_one_thread_finds() {
+    let det = Detector::new();
+    let text = examples_text(1_500_000);
+    let want: Vec<Match> = det.find_iter(&text).collect();
+    assert!(want.len() > 10_000);
+    for threads in [2, 3, 5] {
+        let mut got = Vec::new();
+        let window = Window {
+            from: 0,
+            to: usize::MAX,
+            covered: 0,
+            base: 0,
+        };
+        det.find_window_par(&text, window, threads, &mut got);
+        assert!(got == want, "{threads} threads");
+        // and through a stream whose chunks are large enough to be split
+        let mut scanner = StreamScanner::new(&det).threads(threads);
+        let mut got = Vec::new();
+        for chunk in text.chunks(700_001) {
+            scanner.push(chunk, &mut got);
+        }
+        scanner.finish(&mut got);
+        assert!(got == want, "{threads} threads, streamed");
+    }
+}
+
+#[test]
+fn normalize_is_norm_on_every_byte() {
+    let src: Vec<u8> = (0..=255u8)
+        .chain((0..=255u8).rev())
+        .chain([b'A', b'z', b'-'])
+        .collect();
+    let mut out = Vec::new();
+    context::normalize(&src, &mut out);
+    let want: Vec<u8> = src.iter().map(|&b| context::norm(b)).collect();
+    assert_eq!(out, want);
+    assert_eq!(context::norm(b'Q'), b'q');
+    assert_eq!(context::norm(b'_'), b'_');
+    assert_eq!(context::norm(0xE2), b' ');
+}
