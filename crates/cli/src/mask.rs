@@ -54,6 +54,7 @@ impl StoreArgs {
             .key(key)
             .namespace(&self.namespace)
             .ttl(ttl)
+            .threads(crate::scan_threads())
             .build()?)
     }
 

@@ -1,15 +1,20 @@
 //! Keys: the master key, per-namespace keys, token codes and sealing.
 //!
 //! From the master key, HKDF-SHA256 derives for each namespace a token key (HMAC-SHA256 over
-//! `kind ‖ value ‖ attempt` gives the token's code), a sealing key (XChaCha20-Poly1305 seals
+//! `kind ‖ value ‖ attempt` gives the token's code), a sealing key (AES-256-GCM-SIV seals
 //! each value before it reaches a store, with the token as associated data) and a namespace id
 //! (names the namespace in stores without revealing its name).
+//!
+//! AES-256-GCM-SIV rather than XChaCha20-Poly1305: a nonce used twice reveals no more than
+//! whether two sealed (token, value) pairs are equal, and with AES-NI it seals a short value
+//! in ~0.5 µs, against ~1.9 µs (a portable ChaCha20 plus a Poly1305 whose SIMD set-up is made
+//! for long messages), which was a quarter of the cost of masking a text of new values.
 
 use std::fmt;
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -177,27 +182,30 @@ impl fmt::Debug for NamespaceId {
     }
 }
 
+/// Bytes of a sealing nonce.
+const NONCE_LEN: usize = 12;
+
 /// The keys of one namespace.
 #[derive(Clone)]
 pub(crate) struct NamespaceKeys {
     token: Hmac<Sha256>,
-    seal: XChaCha20Poly1305,
+    seal: Aes256GcmSiv,
     id: NamespaceId,
     nonces: std::sync::Arc<Nonces>,
 }
 
-/// Nonces for sealing: 16 random bytes drawn once, then a 64-bit counter. XChaCha20's 24-byte
-/// nonces make random prefixes safe to draw per process, and the counter spares a system call
-/// per sealed value.
+/// Nonces for sealing: 4 random bytes drawn once per process, then a 64-bit counter (no
+/// system call per sealed value). Processes that share a key may repeat a nonce once in a
+/// while; GCM-SIV is built to stay safe when they do.
 #[derive(Debug)]
 struct Nonces {
-    prefix: [u8; 16],
+    prefix: [u8; 4],
     counter: std::sync::atomic::AtomicU64,
 }
 
 impl Nonces {
     fn new() -> Result<Nonces, Error> {
-        let mut prefix = [0u8; 16];
+        let mut prefix = [0u8; 4];
         getrandom::getrandom(&mut prefix)
             .map_err(|e| Error::new(ErrorKind::Key, format!("no randomness for nonces: {e}")))?;
         Ok(Nonces {
@@ -206,13 +214,13 @@ impl Nonces {
         })
     }
 
-    fn next(&self) -> [u8; 24] {
+    fn next(&self) -> [u8; NONCE_LEN] {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut nonce = [0u8; 24];
-        nonce[..16].copy_from_slice(&self.prefix);
-        nonce[16..].copy_from_slice(&n.to_le_bytes());
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..4].copy_from_slice(&self.prefix);
+        nonce[4..].copy_from_slice(&n.to_le_bytes());
         nonce
     }
 }
@@ -235,14 +243,15 @@ impl NamespaceKeys {
             okm
         };
         let token_key = expand(b"token");
-        let seal_key = expand(b"seal");
+        // a new label for the new cipher: values sealed with the old one simply do not open
+        let seal_key = expand(b"seal aes-256-gcm-siv");
         let id = expand(b"namespace-id");
         let mut hex = MasterKey(id).to_hex();
         hex.truncate(32);
         Ok(NamespaceKeys {
             token: <Hmac<Sha256> as KeyInit>::new_from_slice(&token_key)
                 .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
-            seal: XChaCha20Poly1305::new((&seal_key).into()),
+            seal: Aes256GcmSiv::new((&seal_key).into()),
             id: NamespaceId(hex),
             nonces: std::sync::Arc::new(Nonces::new()?),
         })
@@ -266,20 +275,21 @@ impl NamespaceKeys {
         token::format(tag, code)
     }
 
-    /// Seals `value` for storage under `token`: the 24-byte nonce, then the ciphertext.
+    /// Seals `value` for storage under `token`: the 12-byte nonce, then the ciphertext and
+    /// its 16-byte tag.
     pub(crate) fn seal(&self, token: &str, value: &[u8]) -> Result<Vec<u8>, Error> {
         let nonce = self.nonces.next();
         let ct = self
             .seal
             .encrypt(
-                XNonce::from_slice(&nonce),
+                Nonce::from_slice(&nonce),
                 Payload {
                     msg: value,
                     aad: token.as_bytes(),
                 },
             )
             .map_err(|_| Error::new(ErrorKind::Key, "cannot seal a value"))?;
-        let mut out = Vec::with_capacity(24 + ct.len());
+        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
         Ok(out)
@@ -288,13 +298,13 @@ impl NamespaceKeys {
     /// Opens what [`seal`](Self::seal) made for `token`; `None` when it was not sealed with
     /// this namespace's key for this token.
     pub(crate) fn open(&self, token: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < 24 {
+        if sealed.len() < NONCE_LEN {
             return None;
         }
-        let (nonce, ct) = sealed.split_at(24);
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
         self.seal
             .decrypt(
-                XNonce::from_slice(nonce),
+                Nonce::from_slice(nonce),
                 Payload {
                     msg: ct,
                     aad: token.as_bytes(),

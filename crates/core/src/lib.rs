@@ -9,7 +9,7 @@
 //! exactly (`unmask(mask(x)) == x` for every text), even when the answer arrives in pieces
 //! ([`StreamUnmasker`]). Tokens come from HMAC-SHA256 under a key derived per namespace from
 //! a [`MasterKey`]: the same value gets the same token in every process that shares the key,
-//! whatever the store. Values are sealed (XChaCha20-Poly1305) before they reach a store.
+//! whatever the store. Values are sealed (AES-256-GCM-SIV) before they reach a store.
 //!
 //! [`Detector`] holds the catalogue of identifier kinds ([`Detector::kinds`], also printed by
 //! `awsmask kinds`) and finds them in bytes or text: non-overlapping, leftmost matches, the

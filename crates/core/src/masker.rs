@@ -22,9 +22,6 @@ const MAX_ATTEMPTS: u32 = 8;
 /// that lost its data is claimed again soon.
 const CACHE_FOR: Duration = Duration::from_secs(600);
 
-/// At most this many cached pairs; the cache is cleared when it is full.
-const CACHE_CAPACITY: usize = 1_000_000;
-
 /// Masks and unmasks text: identifiers become typed tokens such as `AWS_EC2_7KQ2XM`, and
 /// tokens become identifiers again. Cheap to clone and safe to share between threads.
 ///
@@ -58,18 +55,30 @@ struct Inner {
     ttl: Duration,
     cache_for: Duration,
     cache: Mutex<Cache>,
+    threads: usize,
 }
 
-/// A cached token: its kind, the token, and when it was cached.
-type CachedToken = (KindId, Arc<str>, Instant);
+mod cache;
+use cache::Cache;
 
 use crate::fxhash::FxBuild;
 
+/// The tokens of a batch of matches, back to back in one string: match `i` has the token at
+/// `ends[which[i]]` (its end) in `text`.
 #[derive(Default)]
-struct Cache {
-    /// value -> (kind, token, when cached); a value rarely has more than one kind
-    tokens: HashMap<Box<[u8]>, Vec<CachedToken>, FxBuild>,
-    values: HashMap<Box<str>, (Arc<str>, Instant), FxBuild>,
+struct BatchTokens {
+    text: String,
+    /// where each distinct token starts and ends in `text`
+    spans: Vec<(u32, u32)>,
+    which: Vec<u32>,
+}
+
+impl BatchTokens {
+    /// The token of match `i`.
+    fn get(&self, i: usize) -> &str {
+        let (s, e) = self.spans[self.which[i] as usize];
+        &self.text[s as usize..e as usize]
+    }
 }
 
 impl fmt::Debug for Masker {
@@ -90,6 +99,7 @@ pub struct MaskerBuilder {
     key: Option<MasterKey>,
     namespace: Option<String>,
     ttl: Option<Duration>,
+    threads: Option<usize>,
 }
 
 impl fmt::Debug for MaskerBuilder {
@@ -100,6 +110,7 @@ impl fmt::Debug for MaskerBuilder {
             .field("key", &self.key)
             .field("namespace", &self.namespace)
             .field("ttl", &self.ttl)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -140,6 +151,15 @@ impl MaskerBuilder {
         self
     }
 
+    /// Threads that [`Masker::mask_stream`] splits the detection of large inputs among
+    /// (default 1; the result does not depend on it). The tokens are still claimed and written
+    /// in order, by the calling thread.
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> MaskerBuilder {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
     /// Builds the masker.
     ///
     /// # Errors
@@ -173,6 +193,7 @@ impl MaskerBuilder {
                 ttl,
                 cache_for: CACHE_FOR.min(ttl / 2),
                 cache: Mutex::new(Cache::default()),
+                threads: self.threads.unwrap_or(1),
             }),
         })
     }
@@ -301,9 +322,9 @@ impl Masker {
         out.reserve(text.len() + matches.len() * 8);
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
         let mut last = 0;
-        for (m, t) in matches.iter().zip(&tokens) {
+        for (i, m) in matches.iter().enumerate() {
             out.push_str(&text[last..m.start()]);
-            out.push_str(t);
+            out.push_str(tokens.get(i));
             last = m.end();
             per_kind[m.kind().as_usize()] += 1;
         }
@@ -322,49 +343,50 @@ impl Masker {
 
     /// The token of every match, claiming new ones in one store call (plus one per round of
     /// collisions, which are rare).
-    fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<Vec<Arc<str>>, Error> {
+    fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<BatchTokens, Error> {
         let inner = &*self.inner;
         let now = Instant::now();
-        let mut tokens: Vec<Option<Arc<str>>> = vec![None; matches.len()];
-        // distinct values still without a token: (kind, value) -> match indexes
-        let mut pending: Vec<(KindId, &[u8], Vec<usize>)> = Vec::new();
+        let fresh_since = now.checked_sub(inner.cache_for);
+        let mut batch = BatchTokens {
+            which: Vec::with_capacity(matches.len()),
+            ..BatchTokens::default()
+        };
+        // one slot per distinct (kind, value); a slot without a token yet has an empty span
+        let mut pending: Vec<(u32, KindId, &[u8])> = Vec::new();
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
-            let mut index: HashMap<(KindId, &[u8]), usize> = HashMap::new();
-            for (i, m) in matches.iter().enumerate() {
+            let mut index: HashMap<(KindId, &[u8]), u32, FxBuild> =
+                HashMap::with_capacity_and_hasher(matches.len(), FxBuild::default());
+            for m in matches {
                 let value = &h[m.range()];
-                if let Some((_, t, at)) = cache
-                    .tokens
-                    .get(value)
-                    .and_then(|v| v.iter().find(|(k, _, _)| *k == m.kind()))
-                    && now.duration_since(*at) < inner.cache_for
-                {
-                    tokens[i] = Some(t.clone());
-                    continue;
-                }
-                if let Some(&p) = index.get(&(m.kind(), value)) {
-                    pending[p].2.push(i);
-                } else {
-                    index.insert((m.kind(), value), pending.len());
-                    pending.push((m.kind(), value, vec![i]));
-                }
+                let slot = *index.entry((m.kind(), value)).or_insert_with(|| {
+                    let slot = batch.spans.len() as u32;
+                    if let Some(t) = cache.token(m.kind(), value, fresh_since) {
+                        let s = batch.text.len() as u32;
+                        batch.text.push_str(t);
+                        batch.spans.push((s, batch.text.len() as u32));
+                    } else {
+                        batch.spans.push((0, 0));
+                        pending.push((slot, m.kind(), value));
+                    }
+                    slot
+                });
+                batch.which.push(slot);
             }
         }
         let mut attempt = 0;
-        let mut todo: Vec<usize> = (0..pending.len()).collect();
-        let mut won: Vec<(KindId, &[u8], Arc<str>)> = Vec::new();
-        while !todo.is_empty() {
+        let mut won: Vec<(KindId, &[u8], String)> = Vec::new();
+        while !pending.is_empty() {
             if attempt == MAX_ATTEMPTS {
                 return Err(Error::new(
                     ErrorKind::StoreFull,
                     "a value found no free token after 8 attempts: the namespace is nearly full",
                 ));
             }
-            let mut names = Vec::with_capacity(todo.len());
-            let mut sealed = Vec::with_capacity(todo.len());
-            for &p in &todo {
-                let (kind, value, _) = &pending[p];
-                let info = inner.det.kind(*kind);
+            let mut names = Vec::with_capacity(pending.len());
+            let mut sealed = Vec::with_capacity(pending.len());
+            for &(_, kind, value) in &pending {
+                let info = inner.det.kind(kind);
                 let t = inner.keys.token(info.tag(), info.name(), value, attempt);
                 sealed.push(inner.keys.seal(&t, value)?);
                 names.push(t);
@@ -378,52 +400,37 @@ impl Masker {
                 })
                 .collect();
             let answers = inner.store.claim(inner.keys.id(), &claims, inner.ttl)?;
-            if answers.len() != todo.len() {
+            if answers.len() != pending.len() {
                 return Err(Error::new(
                     ErrorKind::Store,
                     "the store answered a different number of claims",
                 ));
             }
             let mut next = Vec::new();
-            for ((p, t), answer) in todo.iter().zip(names).zip(answers) {
-                let (kind, value, _) = &pending[*p];
+            for ((&(slot, kind, value), t), answer) in pending.iter().zip(names).zip(answers) {
                 let mine = match answer {
                     None => true,
                     Some(existing) => inner.keys.open(&t, &existing).is_some_and(|v| v == *value),
                 };
                 if mine {
-                    let t: Arc<str> = t.into();
-                    for &i in &pending[*p].2 {
-                        tokens[i] = Some(t.clone());
-                    }
-                    won.push((*kind, value, t));
+                    let s = batch.text.len() as u32;
+                    batch.text.push_str(&t);
+                    batch.spans[slot as usize] = (s, batch.text.len() as u32);
+                    won.push((kind, value, t));
                 } else {
-                    next.push(*p);
+                    next.push((slot, kind, value));
                 }
             }
-            todo = next;
+            pending = next;
             attempt += 1;
         }
         if !won.is_empty() {
             let mut cache = inner.cache.lock().map_err(|_| poisoned())?;
-            if cache.tokens.len() + won.len() > CACHE_CAPACITY {
-                cache.tokens.clear();
-                cache.values.clear();
-            }
             for (kind, value, t) in won {
-                let entry = cache.tokens.entry(value.into()).or_default();
-                entry.retain(|(k, _, _)| *k != kind);
-                entry.push((kind, t.clone(), now));
-                // values come from `&str` text cut at identifier bounds: UTF-8
-                if let Ok(v) = std::str::from_utf8(value) {
-                    cache.values.insert(Box::from(&*t), (Arc::from(v), now));
-                }
+                cache.insert(kind, value, &t, now);
             }
         }
-        Ok(tokens
-            .into_iter()
-            .map(|t| t.unwrap_or_else(|| Arc::from("")))
-            .collect())
+        Ok(batch)
     }
 
     /// Puts the real values back for every token of this namespace in `text`, in one store
@@ -469,7 +476,7 @@ impl Masker {
     /// The value behind each token span, if it resolves in this namespace.
     fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<Arc<str>>>, Error> {
         let inner = &*self.inner;
-        let now = Instant::now();
+        let fresh_since = Instant::now().checked_sub(inner.cache_for);
         // tokens come back as they were sent (upper case) nearly always: borrow those
         let canon: Vec<Cow<'_, str>> = spans
             .iter()
@@ -487,10 +494,8 @@ impl Masker {
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
             for (i, c) in canon.iter().enumerate() {
-                if let Some((v, at)) = cache.values.get(c.as_ref())
-                    && now.duration_since(*at) < inner.cache_for
-                {
-                    out[i] = Some(v.clone());
+                if let Some(v) = cache.value(c, fresh_since) {
+                    out[i] = Some(Arc::from(v));
                     continue;
                 }
                 if !ask_idx.contains_key(c.as_ref()) {
@@ -545,8 +550,8 @@ impl Masker {
         mut rdr: impl Read,
         mut wtr: impl Write,
     ) -> Result<StreamStats, Error> {
-        const CHUNK: usize = 1 << 20;
-        let mut scanner = StreamScanner::new(&self.inner.det);
+        const CHUNK: usize = 4 << 20;
+        let mut scanner = StreamScanner::new(&self.inner.det).threads(self.inner.threads);
         let mut buf: Vec<u8> = Vec::new();
         let mut buf_start = 0usize;
         let mut flushed = 0usize;
@@ -554,7 +559,11 @@ impl Masker {
         let mut utf8 = Utf8Check::default();
         let mut matches = Vec::new();
         let mut stats = StreamStats::default();
-        let mut known = Known::default();
+        let mut state = FlushState {
+            known: Known::default(),
+            per_kind: vec![0; self.inner.det.kinds().len()],
+            out: Vec::new(),
+        };
         loop {
             let n = match rdr.read(&mut chunk) {
                 Ok(0) => break,
@@ -578,7 +587,7 @@ impl Masker {
                 upto,
                 &mut wtr,
                 &mut stats,
-                &mut known,
+                &mut state,
             )?;
         }
         utf8.finish()?;
@@ -593,8 +602,9 @@ impl Masker {
             end,
             &mut wtr,
             &mut stats,
-            &mut known,
+            &mut state,
         )?;
+        stats.counts = self.count_map(&state.per_kind);
         Ok(stats)
     }
 
@@ -608,8 +618,13 @@ impl Masker {
         upto: usize,
         wtr: &mut impl Write,
         stats: &mut StreamStats,
-        known: &mut Known,
+        state: &mut FlushState,
     ) -> Result<(), Error> {
+        let FlushState {
+            known,
+            per_kind,
+            out,
+        } = state;
         let base = *buf_start;
         let region = (
             *flushed - base,
@@ -632,32 +647,22 @@ impl Masker {
         known.remember(buf, &local);
         // every token first: on a store error nothing of this batch is written
         let tokens = if local.is_empty() {
-            Vec::new()
+            BatchTokens::default()
         } else {
             self.tokens_for(buf, &local)?
         };
-        let mut out = Vec::with_capacity(upto.saturating_sub(*flushed) + tokens.len() * 16);
+        out.clear();
+        out.reserve(upto.saturating_sub(*flushed) + local.len() * 16);
         let mut pos = *flushed - base;
-        for (m, t) in local.iter().zip(&tokens) {
+        for (i, m) in local.iter().enumerate() {
             out.extend_from_slice(&buf[pos..m.start()]);
-            out.extend_from_slice(t.as_bytes());
+            out.extend_from_slice(tokens.get(i).as_bytes());
             pos = m.end();
-            if let Some((k, n)) = stats
-                .counts
-                .iter_mut()
-                .find(|(k, _)| k.as_str() == self.inner.det.kind(m.kind()).name())
-            {
-                let _ = k;
-                *n += 1;
-            } else {
-                stats
-                    .counts
-                    .insert(self.inner.det.kind(m.kind()).name().to_owned(), 1);
-            }
+            per_kind[m.kind().as_usize()] += 1;
         }
         let upto_local = upto.saturating_sub(base).max(pos);
         out.extend_from_slice(&buf[pos..upto_local]);
-        wtr.write_all(&out)
+        wtr.write_all(out)
             .map_err(|e| Error::io(format!("cannot write the output: {e}"), &e))?;
         stats.bytes_out += out.len() as u64;
         *flushed = base + upto_local;
@@ -680,6 +685,15 @@ impl Masker {
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
 const KNOWN_CAPACITY: usize = 512;
+
+/// What [`Masker::mask_stream`] carries from one batch to the next.
+struct FlushState {
+    known: Known,
+    /// identifiers masked so far, by kind
+    per_kind: Vec<usize>,
+    /// the output buffer, reused
+    out: Vec<u8>,
+}
 
 /// The names a stream has found so far, oldest first.
 #[derive(Default)]
@@ -730,6 +744,11 @@ impl Utf8Check {
             joined.extend_from_slice(chunk);
             &joined
         };
+        // the SIMD check first (~10x std's on text with some non-ASCII); std's for the details
+        if simdutf8::basic::from_utf8(data).is_ok() {
+            self.offset += data.len() as u64;
+            return Ok(());
+        }
         match std::str::from_utf8(data) {
             Ok(_) => {
                 self.offset += data.len() as u64;

@@ -16,7 +16,7 @@ mod ids;
 mod net;
 mod stream;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -551,40 +551,25 @@ impl Detector {
                 && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric())
         };
         let mut extra = Vec::new();
-        // A few names (a prompt): one SIMD substring search each, nothing to build. Many
-        // names (a large document): one automaton for all, whose construction (a DFA for a
-        // few dozen patterns) would otherwise cost more than the search of a prompt.
+        let mut push = |s: usize, e: usize, kind: KindId| {
+            if alone(s, e) {
+                extra.push(Match {
+                    start: s,
+                    end: e,
+                    kind,
+                });
+            }
+        };
+        // A few names (a prompt): one SIMD substring search each, nothing to build. More
+        // names (a large document): see `NameSearch`.
         if values.len() <= 16 {
             for &(kind, v) in &values {
                 for k in memchr::memmem::find_iter(region, v) {
-                    let (s, e) = (from + k, from + k + v.len());
-                    if alone(s, e) {
-                        extra.push(Match {
-                            start: s,
-                            end: e,
-                            kind,
-                        });
-                    }
+                    push(from + k, from + k + v.len(), kind);
                 }
             }
         } else {
-            let Ok(ac) = AhoCorasickBuilder::new()
-                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(values.iter().map(|v| v.1))
-            else {
-                return matches;
-            };
-            for m in ac.find_iter(region) {
-                let (s, e) = (from + m.start(), from + m.end());
-                if alone(s, e) {
-                    extra.push(Match {
-                        start: s,
-                        end: e,
-                        kind: values[m.pattern().as_usize()].0,
-                    });
-                }
-            }
+            NameSearch::new(&values).find(h, from, to, &mut |s, e, kind| push(s, e, kind));
         }
         if extra.is_empty() {
             return matches;
@@ -749,6 +734,123 @@ impl Detector {
             out.push(m.offset(w.base));
         }
         covered
+    }
+}
+
+/// Finds many names at once: a packed SIMD search for their distinct 4-byte prefixes (64 per
+/// searcher), then, at each hit, a hash lookup of the text up to each place a name may end.
+/// An automaton over the names themselves fell back to a search for their first bytes once
+/// there were more than 64 of them, and names such as `acme-logs-…` made that stop at every
+/// `a`; prefixes shared by many names also cost nothing extra here.
+struct NameSearch<'v> {
+    names: HashMap<&'v [u8], KindId, crate::fxhash::FxBuild>,
+    prefixes: Vec<aho_corasick::packed::Searcher>,
+    /// the automaton to use when the packed searcher is not available on this machine
+    fallback: Option<AhoCorasick>,
+    min_len: usize,
+    max_len: usize,
+}
+
+impl<'v> NameSearch<'v> {
+    /// `values` are sorted by kind and deduplicated by value, every one at least 8 bytes.
+    fn new(values: &[(KindId, &'v [u8])]) -> NameSearch<'v> {
+        let mut names =
+            HashMap::with_capacity_and_hasher(values.len(), crate::fxhash::FxBuild::default());
+        for &(kind, v) in values {
+            names.entry(v).or_insert(kind);
+        }
+        let mut prefixes: Vec<&[u8]> = values.iter().map(|(_, v)| &v[..4]).collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        let searchers: Option<Vec<_>> = prefixes
+            .chunks(64)
+            .map(|group| {
+                aho_corasick::packed::Config::new()
+                    .builder()
+                    .extend(group)
+                    .build()
+            })
+            .collect();
+        let (prefixes, fallback) = match searchers {
+            Some(s) => (s, None),
+            None => (
+                Vec::new(),
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(values.iter().map(|v| v.1))
+                    .ok(),
+            ),
+        };
+        NameSearch {
+            names,
+            prefixes,
+            fallback,
+            min_len: values.iter().map(|v| v.1.len()).min().unwrap_or(0),
+            max_len: values.iter().map(|v| v.1.len()).max().unwrap_or(0),
+        }
+    }
+
+    /// Calls `f(start, end, kind)` for each occurrence of a name that starts in `h[from..to]`,
+    /// leftmost and longest first, not overlapping.
+    fn find(&self, h: &[u8], from: usize, to: usize, f: &mut dyn FnMut(usize, usize, KindId)) {
+        if let Some(ac) = &self.fallback {
+            for m in ac.find_iter(&h[from..to]) {
+                let v = &h[from + m.start()..from + m.end()];
+                if let Some(&kind) = self.names.get(v) {
+                    f(from + m.start(), from + m.end(), kind);
+                }
+            }
+            return;
+        }
+        // candidate starts from every searcher, in order
+        let mut starts: Vec<usize> = Vec::new();
+        for searcher in &self.prefixes {
+            let mut at = from;
+            while at < to {
+                let Some(m) = searcher.find_in(h, aho_corasick::Span::from(at..to)) else {
+                    break;
+                };
+                starts.push(m.start());
+                at = m.start() + 1;
+            }
+        }
+        if self.prefixes.len() > 1 {
+            starts.sort_unstable();
+            starts.dedup();
+        }
+        let mut covered = from;
+        for s in starts {
+            if s < covered {
+                continue;
+            }
+            // a name ends where a word ends (`alone` decides the rest), within the run of
+            // bytes that names are made of: look each such place up, keep the longest
+            let limit = (s + self.max_len).min(to);
+            let mut best = None;
+            let mut e = s + 1;
+            while e <= limit {
+                let next = h.get(e).copied();
+                if e - s >= self.min_len
+                    && !next.is_some_and(bytes::is_word)
+                    && let Some(&kind) = self.names.get(&h[s..e])
+                {
+                    best = Some((e, kind));
+                }
+                match next {
+                    Some(c)
+                        if e < limit
+                            && (c.is_ascii_alphanumeric() || b"._/#+=-\\".contains(&c)) =>
+                    {
+                        e += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if let Some((e, kind)) = best {
+                f(s, e, kind);
+                covered = e;
+            }
+        }
     }
 }
 

@@ -274,3 +274,54 @@ fn normalize_is_norm_on_every_byte() {
     assert_eq!(context::norm(b'_'), b'_');
     assert_eq!(context::norm(0xE2), b' ');
 }
+
+/// `propagate` with many names (the packed prefix search) finds what a plain search for each
+/// name finds.
+#[test]
+fn propagating_many_names_matches_a_plain_search() {
+    let kind = K::S3Bucket.id();
+    // many names sharing prefixes, some a prefix of another
+    let names: Vec<String> = (0..300)
+        .map(|i| match i % 3 {
+            0 => format!("acme-logs-{i:04}"),
+            1 => format!("acme-logs-{:04}-old", i - 1),
+            _ => format!("pr{i:03}d-table"),
+        })
+        .collect();
+    let mut text = String::new();
+    for i in 0..3000usize {
+        let n = &names[(i * 7919) % names.len()];
+        let sep = [" ", "\n", ", ", "-x ", ".com ", "/", " (", "_"][i % 8];
+        text.push_str(n);
+        text.push_str(sep);
+    }
+    let h = text.as_bytes();
+    let known: Vec<(KindId, Box<[u8]>)> =
+        names.iter().map(|n| (kind, n.as_bytes().into())).collect();
+    let got = Detector::propagate(h, Vec::new(), &known, 0, h.len());
+    // the plain search: every whole-word occurrence, leftmost then longest
+    let mut all: Vec<(usize, usize)> = Vec::new();
+    for n in &names {
+        for (at, _) in text.match_indices(n.as_str()) {
+            let e = at + n.len();
+            let alone = bytes::left_ok(h, at)
+                && (at == 0 || !matches!(h[at - 1], b'-' | b'.' | b'/'))
+                && bytes::right_ok(h, e)
+                && !(e < h.len() && h[e] == b'-')
+                && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
+            if alone {
+                all.push((at, e));
+            }
+        }
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut want: Vec<(usize, usize)> = Vec::new();
+    for m in all {
+        if want.last().is_none_or(|l| m.0 >= l.1) {
+            want.push(m);
+        }
+    }
+    let got: Vec<(usize, usize)> = got.iter().map(|m| (m.start(), m.end())).collect();
+    assert!(want.len() > 1000);
+    assert_eq!(got, want);
+}

@@ -1,0 +1,258 @@
+//! The masker's in-process cache of value ↔ token pairs.
+//!
+//! One arena of bytes holds every cached value and token back to back, and two hash tables
+//! of entry indexes find them by (kind, value) and by token. Caching a pair allocates nothing
+//! once the arena has grown, and clearing or dropping the cache frees three buffers, where a
+//! map of boxed keys and shared strings made a few allocations per pair and spent a tenth of a
+//! large masking run freeing them at the end.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::time::Instant;
+
+use hashbrown::HashTable;
+
+use crate::catalogue::KindId;
+use crate::fxhash::FxBuild;
+
+/// At most this many pairs, and this many bytes of values and tokens: the cache is cleared
+/// when either is reached (it is a cache; the store has every pair).
+const MAX_ENTRIES: usize = 1_000_000;
+const MAX_BYTES: usize = 256 << 20;
+
+/// A cached pair, kept in the tables themselves with its hash: a probe compares hashes
+/// without leaving the table, and a hit reads the arena once. (Indexes into a separate list
+/// of entries cost one more cache miss per lookup, a third of the time of masking text whose
+/// identifiers repeat.)
+#[derive(Clone, Copy)]
+struct Entry {
+    /// hash of (kind, value) in `by_value`, of the token in `by_token`
+    hash: u64,
+    /// the value, then the token, in the arena
+    start: u32,
+    value_len: u16,
+    token_len: u16,
+    kind: KindId,
+    /// whole seconds from the cache's birth to when the pair was cached
+    age: u32,
+}
+
+pub(super) struct Cache {
+    arena: Vec<u8>,
+    by_value: HashTable<Entry>,
+    by_token: HashTable<Entry>,
+    hasher: FxBuild,
+    born: Instant,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache {
+            arena: Vec::new(),
+            by_value: HashTable::new(),
+            by_token: HashTable::new(),
+            hasher: FxBuild::default(),
+            born: Instant::now(),
+        }
+    }
+}
+
+impl Cache {
+    fn value_of(&self, e: &Entry) -> &[u8] {
+        let s = e.start as usize;
+        &self.arena[s..s + usize::from(e.value_len)]
+    }
+
+    fn token_of(&self, e: &Entry) -> &[u8] {
+        let s = e.start as usize + usize::from(e.value_len);
+        &self.arena[s..s + usize::from(e.token_len)]
+    }
+
+    fn hash_value(&self, kind: KindId, value: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        kind.hash(&mut h);
+        h.write(value);
+        h.finish()
+    }
+
+    fn hash_token(&self, token: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(token);
+        h.finish()
+    }
+
+    /// Whether a pair cached at `age` was cached at or after `fresh_since`.
+    fn fresh(&self, age: u32, fresh_since: Option<Instant>) -> bool {
+        fresh_since
+            .is_none_or(|f| u64::from(age) >= f.saturating_duration_since(self.born).as_secs())
+    }
+
+    /// The token cached for `value` of `kind`, if cached at or after `fresh_since` (to the
+    /// second).
+    pub(super) fn token(
+        &self,
+        kind: KindId,
+        value: &[u8],
+        fresh_since: Option<Instant>,
+    ) -> Option<&str> {
+        let hash = self.hash_value(kind, value);
+        let e = self.by_value.find(hash, |e| {
+            e.hash == hash && e.kind == kind && self.value_of(e) == value
+        })?;
+        if !self.fresh(e.age, fresh_since) {
+            return None;
+        }
+        std::str::from_utf8(self.token_of(e)).ok()
+    }
+
+    /// The value cached for `token`, if cached at or after `fresh_since` (to the second).
+    pub(super) fn value(&self, token: &str, fresh_since: Option<Instant>) -> Option<&str> {
+        let hash = self.hash_token(token.as_bytes());
+        let e = self.by_token.find(hash, |e| {
+            e.hash == hash && self.token_of(e) == token.as_bytes()
+        })?;
+        if !self.fresh(e.age, fresh_since) {
+            return None;
+        }
+        std::str::from_utf8(self.value_of(e)).ok()
+    }
+
+    /// Caches the pair; a pair with the same (kind, value) or token is replaced. A value
+    /// longer than 64 KiB is not cached.
+    pub(super) fn insert(&mut self, kind: KindId, value: &[u8], token: &str, at: Instant) {
+        let (Ok(value_len), Ok(token_len)) =
+            (u16::try_from(value.len()), u16::try_from(token.len()))
+        else {
+            return;
+        };
+        if self.by_value.len() >= MAX_ENTRIES
+            || self.arena.len() + value.len() + token.len() > MAX_BYTES
+        {
+            self.clear();
+        }
+        let (vh, th) = (
+            self.hash_value(kind, value),
+            self.hash_token(token.as_bytes()),
+        );
+        // forget an older pair for either side
+        let old_v = self
+            .by_value
+            .find(vh, |e| {
+                e.hash == vh && e.kind == kind && self.value_of(e) == value
+            })
+            .copied();
+        let old_t = self
+            .by_token
+            .find(th, |e| e.hash == th && self.token_of(e) == token.as_bytes())
+            .copied();
+        for old in [old_v, old_t].into_iter().flatten() {
+            self.forget(&old);
+        }
+        let entry = Entry {
+            hash: vh,
+            start: self.arena.len() as u32,
+            value_len,
+            token_len,
+            kind,
+            age: u32::try_from(at.saturating_duration_since(self.born).as_secs())
+                .unwrap_or(u32::MAX),
+        };
+        self.arena.extend_from_slice(value);
+        self.arena.extend_from_slice(token.as_bytes());
+        self.by_value.insert_unique(vh, entry, |e| e.hash);
+        self.by_token
+            .insert_unique(th, Entry { hash: th, ..entry }, |e| e.hash);
+    }
+
+    /// Unlinks the pair `e` (from either table) from both tables (its bytes stay in the
+    /// arena until a clear).
+    fn forget(&mut self, e: &Entry) {
+        let start = e.start;
+        let vh = self.hash_value(e.kind, self.value_of(e));
+        let th = self.hash_token(self.token_of(e));
+        if let Ok(slot) = self.by_value.find_entry(vh, |x| x.start == start) {
+            slot.remove();
+        }
+        if let Ok(slot) = self.by_token.find_entry(th, |x| x.start == start) {
+            slot.remove();
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.arena.clear();
+        self.by_value.clear();
+        self.by_token.clear();
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.by_value.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_found_both_ways_and_replaced() {
+        let mut c = Cache::default();
+        let t0 = Instant::now();
+        let (k1, k2) = (KindId(1), KindId(2));
+        c.insert(k1, b"i-0123456789abcdef0", "AWS_EC2_AAAAAA", t0);
+        c.insert(k2, b"i-0123456789abcdef0", "AWS_X_BBBBBB", t0);
+        assert_eq!(
+            c.token(k1, b"i-0123456789abcdef0", Some(t0)),
+            Some("AWS_EC2_AAAAAA")
+        );
+        assert_eq!(
+            c.token(k2, b"i-0123456789abcdef0", Some(t0)),
+            Some("AWS_X_BBBBBB")
+        );
+        assert_eq!(
+            c.value("AWS_EC2_AAAAAA", Some(t0)),
+            Some("i-0123456789abcdef0")
+        );
+        assert_eq!(c.token(k1, b"i-0123456789abcdef1", Some(t0)), None);
+        assert_eq!(c.value("AWS_EC2_CCCCCC", Some(t0)), None);
+        // a new token for the same value replaces the pair, both ways
+        c.insert(k1, b"i-0123456789abcdef0", "AWS_EC2_CCCCCC", t0);
+        assert_eq!(
+            c.token(k1, b"i-0123456789abcdef0", Some(t0)),
+            Some("AWS_EC2_CCCCCC")
+        );
+        assert_eq!(c.value("AWS_EC2_AAAAAA", Some(t0)), None);
+        assert_eq!(c.len(), 2);
+        // stale pairs are not returned
+        let later = t0 + std::time::Duration::from_secs(1);
+        assert_eq!(c.token(k1, b"i-0123456789abcdef0", Some(later)), None);
+        assert_eq!(c.value("AWS_EC2_CCCCCC", Some(later)), None);
+    }
+
+    #[test]
+    fn many_pairs_survive_the_tables_growing() {
+        let mut c = Cache::default();
+        let t0 = Instant::now();
+        let k = KindId(3);
+        for n in 0..50_000u32 {
+            c.insert(
+                k,
+                format!("value-{n}").as_bytes(),
+                &format!("AWS_T_{n:06}"),
+                t0,
+            );
+        }
+        for n in (0..50_000u32).step_by(997) {
+            let want = format!("AWS_T_{n:06}");
+            assert_eq!(
+                c.token(k, format!("value-{n}").as_bytes(), Some(t0)),
+                Some(want.as_str())
+            );
+            assert_eq!(
+                c.value(&want, Some(t0)),
+                Some(format!("value-{n}").as_str())
+            );
+        }
+        c.clear();
+        assert_eq!(c.token(k, b"value-1", Some(t0)), None);
+    }
+}
