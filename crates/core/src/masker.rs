@@ -536,7 +536,7 @@ impl Masker {
     ///
     /// # Memory usage
     ///
-    /// Bounded: the reader is consumed in chunks of 1 MiB and at most a few MiB are held.
+    /// Bounded: the reader is consumed in chunks of at most 4 MiB and a few chunks are held.
     /// Nothing is written past the last fully masked point: on an error, what `wtr` received
     /// is a masked prefix of the input, never a half-masked identifier. The writer is not
     /// flushed.
@@ -550,81 +550,113 @@ impl Masker {
         mut rdr: impl Read,
         mut wtr: impl Write,
     ) -> Result<StreamStats, Error> {
-        const CHUNK: usize = 4 << 20;
-        let mut scanner = StreamScanner::new(&self.inner.det).threads(self.inner.threads);
-        let mut buf: Vec<u8> = Vec::new();
-        let mut buf_start = 0usize;
-        let mut flushed = 0usize;
-        let mut chunk = vec![0u8; CHUNK];
-        let mut utf8 = Utf8Check::default();
-        let mut matches = Vec::new();
-        let mut stats = StreamStats::default();
         let mut state = FlushState {
             known: Known::default(),
             per_kind: vec![0; self.inner.det.kinds().len()],
             out: Vec::new(),
+            buf: Vec::new(),
+            buf_start: 0,
+            flushed: 0,
+            stats: StreamStats::default(),
         };
-        loop {
-            let n = match rdr.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::io(format!("cannot read the input: {e}"), &e));
+        let threads = self.inner.threads;
+        if threads < 2 {
+            let mut det = StreamDetection::new(&self.inner.det, 1);
+            let mut chunk = vec![0u8; STREAM_CHUNK];
+            loop {
+                let n = read_some(&mut rdr, &mut chunk)?;
+                let (matches, upto) = det.step((n > 0).then(|| &chunk[..n]))?;
+                self.flush_masked(&mut state, &chunk[..n], &matches, upto, &mut wtr)?;
+                if n == 0 {
+                    break;
                 }
-            };
-            utf8.check(&chunk[..n])?;
-            stats.bytes_in += n as u64;
-            buf.extend_from_slice(&chunk[..n]);
-            matches.clear();
-            scanner.push(&chunk[..n], &mut matches);
-            let upto = scanner.resolved();
-            self.flush_masked(
-                &mut buf,
-                &mut buf_start,
-                &mut flushed,
-                &matches,
-                upto,
-                &mut wtr,
-                &mut stats,
-                &mut state,
-            )?;
+            }
+        } else {
+            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads - 1)?;
         }
-        utf8.finish()?;
-        matches.clear();
-        scanner.finish(&mut matches);
-        let end = buf_start + buf.len();
-        self.flush_masked(
-            &mut buf,
-            &mut buf_start,
-            &mut flushed,
-            &matches,
-            end,
-            &mut wtr,
-            &mut stats,
-            &mut state,
-        )?;
+        let mut stats = state.stats;
         stats.counts = self.count_map(&state.per_kind);
         Ok(stats)
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the state of one streaming loop")]
+    /// [`mask_stream`](Self::mask_stream) as a pipeline: a thread reads ahead and finds the
+    /// identifiers of the next chunks (splitting among `scan_threads`) while this one claims
+    /// tokens and writes. The result is the same as without the pipeline.
+    fn mask_stream_pipelined(
+        &self,
+        rdr: &mut impl Read,
+        wtr: &mut impl Write,
+        state: &mut FlushState,
+        scan_threads: usize,
+    ) -> Result<(), Error> {
+        type Found = Result<(Vec<u8>, Vec<Match>, usize), Error>;
+        let det = &self.inner.det;
+        std::thread::scope(|scope| {
+            // chunks to scan (an empty one ends the stream), and what was found in each
+            let (to_scan, scan_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            let (found_tx, found) = std::sync::mpsc::sync_channel::<Found>(1);
+            scope.spawn(move || {
+                let mut det = StreamDetection::new(det, scan_threads);
+                for chunk in scan_rx {
+                    let last = chunk.is_empty();
+                    let r = det
+                        .step((!last).then_some(&chunk[..]))
+                        .map(|(m, upto)| (chunk, m, upto));
+                    let failed = r.is_err();
+                    if found_tx.send(r).is_err() || last || failed {
+                        break;
+                    }
+                }
+            });
+            // keep two chunks ahead of the writing, at most
+            let mut ahead = 0;
+            let mut ended = false;
+            loop {
+                while !ended && ahead < 2 {
+                    let mut chunk = vec![0u8; STREAM_CHUNK];
+                    let n = read_some(rdr, &mut chunk)?;
+                    chunk.truncate(n);
+                    ended = n == 0;
+                    if to_scan.send(chunk).is_err() {
+                        break;
+                    }
+                    ahead += 1;
+                }
+                let Ok(next) = found.recv() else {
+                    return Err(Error::new(ErrorKind::Input, "the scanning thread stopped"));
+                };
+                let (chunk, matches, upto) = next?;
+                ahead -= 1;
+                self.flush_masked(state, &chunk, &matches, upto, wtr)?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
+    /// Appends `chunk` to the text held back, masks it up to stream offset `upto` (all of
+    /// `matches` start before it) and writes that.
     fn flush_masked(
         &self,
-        buf: &mut Vec<u8>,
-        buf_start: &mut usize,
-        flushed: &mut usize,
+        state: &mut FlushState,
+        chunk: &[u8],
         matches: &[Match],
         upto: usize,
         wtr: &mut impl Write,
-        stats: &mut StreamStats,
-        state: &mut FlushState,
     ) -> Result<(), Error> {
         let FlushState {
             known,
             per_kind,
             out,
+            buf,
+            buf_start,
+            flushed,
+            stats,
         } = state;
+        stats.bytes_in += chunk.len() as u64;
+        buf.extend_from_slice(chunk);
+        let buf = &mut *buf;
         let base = *buf_start;
         let region = (
             *flushed - base,
@@ -686,8 +718,59 @@ impl Masker {
 /// this many; the oldest go first).
 const KNOWN_CAPACITY: usize = 512;
 
+/// Bytes [`Masker::mask_stream`] reads at a time.
+const STREAM_CHUNK: usize = 4 << 20;
+
+/// Reads what is available, at most `buf.len()` bytes; 0 at the end.
+fn read_some(rdr: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
+    loop {
+        match rdr.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(format!("cannot read the input: {e}"), &e)),
+        }
+    }
+}
+
+/// The detecting half of [`Masker::mask_stream`]: checks UTF-8 and finds identifiers, chunk
+/// by chunk.
+struct StreamDetection {
+    scanner: StreamScanner,
+    utf8: Utf8Check,
+}
+
+impl StreamDetection {
+    fn new(det: &Detector, threads: usize) -> StreamDetection {
+        StreamDetection {
+            scanner: StreamScanner::new(det).threads(threads),
+            utf8: Utf8Check::default(),
+        }
+    }
+
+    /// Takes the next chunk (`None` at the end); returns the matches now certain and the
+    /// stream offset before which there are no others.
+    fn step(&mut self, chunk: Option<&[u8]>) -> Result<(Vec<Match>, usize), Error> {
+        let mut matches = Vec::new();
+        if let Some(chunk) = chunk {
+            self.utf8.check(chunk)?;
+            self.scanner.push(chunk, &mut matches);
+            Ok((matches, self.scanner.resolved()))
+        } else {
+            self.utf8.finish()?;
+            self.scanner.finish(&mut matches);
+            Ok((matches, self.scanner.offset()))
+        }
+    }
+}
+
 /// What [`Masker::mask_stream`] carries from one batch to the next.
 struct FlushState {
+    /// input not yet written, from stream offset `buf_start`
+    buf: Vec<u8>,
+    buf_start: usize,
+    /// stream offset up to which the output is written
+    flushed: usize,
+    stats: StreamStats,
     known: Known,
     /// identifiers masked so far, by kind
     per_kind: Vec<usize>,

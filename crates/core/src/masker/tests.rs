@@ -255,6 +255,86 @@ fn mask_stream_equals_mask() {
     assert_eq!(stats.bytes_in, big.len() as u64);
 }
 
+/// A reader that hands out its text in pieces of a few sizes, as a pipe does.
+struct Pieces<'a> {
+    rest: &'a [u8],
+    sizes: std::iter::Cycle<std::slice::Iter<'static, usize>>,
+}
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (*self.sizes.next().unwrap_or(&1))
+            .min(buf.len())
+            .min(self.rest.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn pipelined_mask_stream_writes_what_one_thread_writes() {
+    let store: Arc<dyn MappingStore> = Arc::new(MemoryStore::new());
+    let mut big = String::new();
+    for i in 0..20_000 {
+        let _ = write!(
+            big,
+            "line {i} subnet-{i:08x} → bucket acme-{:04} ok; ",
+            i % 700
+        );
+    }
+    let mut want = Vec::new();
+    masker("ns", &store)
+        .mask_stream(big.as_bytes(), &mut want)
+        .unwrap();
+    for threads in [2, 3] {
+        let m = Masker::builder()
+            .store(store.clone())
+            .key(key())
+            .namespace("ns")
+            .threads(threads)
+            .build()
+            .unwrap();
+        for sizes in [&[usize::MAX][..], &[65_536, 1, 700_000, 77][..]] {
+            let input = Pieces {
+                rest: big.as_bytes(),
+                sizes: sizes.iter().cycle(),
+            };
+            let mut out = Vec::new();
+            let stats = m.mask_stream(input, &mut out).unwrap();
+            assert!(out == want, "{threads} threads, pieces {sizes:?}");
+            assert_eq!(stats.bytes_in, big.len() as u64);
+            assert_eq!(stats.counts["subnet"], 20_000);
+        }
+        // an invalid byte far in: an error, and what was written is a masked prefix
+        let mut bad = big.clone().into_bytes();
+        bad[800_000] = 0xff;
+        let mut out = Vec::new();
+        let input = Pieces {
+            rest: &bad,
+            sizes: [65_536].iter().cycle(),
+        };
+        let err = m.mask_stream(input, &mut out).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(err.to_string().contains("offset 800000"), "{err}");
+        assert!(!out.is_empty() && want.starts_with(&out));
+        // a store that is down: nothing written
+        let down = Masker::builder()
+            .store(Arc::new(DownStore))
+            .threads(threads)
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            down.mask_stream(big.as_bytes(), &mut out)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Store
+        );
+        assert!(out.is_empty());
+    }
+}
+
 #[test]
 fn mask_stream_refuses_invalid_utf8_with_its_offset() {
     let m = Masker::new().unwrap();
