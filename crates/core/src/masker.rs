@@ -572,7 +572,7 @@ impl Masker {
                 }
             }
         } else {
-            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads - 1)?;
+            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads)?;
         }
         let mut stats = state.stats;
         stats.counts = self.count_map(&state.per_kind);

@@ -590,7 +590,7 @@ fn context_at(h: &[u8], s: usize, e: usize, uses: &[usize], sink: &mut Sink) -> 
         let ctx = &CONTEXTS[u];
         if let Some((v, end)) = context_value(h, s, e, ctx) {
             sink.push(v, end, ctx.kind);
-            if ctx.kind == K::S3Bucket && ctx.mode == Mode::Key {
+            if ctx.kind == K::S3Bucket && matches!(ctx.mode, Mode::Key | Mode::Prose) {
                 list_rest(h, end, sink);
             }
             return true;
@@ -877,7 +877,7 @@ fn value_end(h: &[u8], v: usize, kind: K, mode: Mode) -> Option<usize> {
     if is_code_reference(value) {
         return None;
     }
-    if mode == Mode::Prose && !looks_like_identifier(value) {
+    if mode == Mode::Prose && (!looks_like_identifier(value) || super::bytes::is_region(value)) {
         return None;
     }
     if mode != Mode::Prose && kind != K::LogGroup && kind != K::S3Bucket && value.len() < 2 {
