@@ -347,30 +347,35 @@ impl Masker {
         let inner = &*self.inner;
         let now = Instant::now();
         let fresh_since = now.checked_sub(inner.cache_for);
+        let min_age;
         let mut batch = BatchTokens {
             which: Vec::with_capacity(matches.len()),
             ..BatchTokens::default()
         };
-        // one slot per distinct (kind, value); a slot without a token yet has an empty span
+        // a slot per token; a slot still without a token has an empty span
         let mut pending: Vec<(u32, KindId, &[u8])> = Vec::new();
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
-            let mut index: HashMap<(KindId, &[u8]), u32, FxBuild> =
-                HashMap::with_capacity_and_hasher(matches.len(), FxBuild::default());
+            min_age = cache.min_age(fresh_since);
+            // values without a cached token, each once: (kind, value) -> slot
+            let mut missing: HashMap<(KindId, &[u8]), u32, FxBuild> = HashMap::default();
             for m in matches {
                 let value = &h[m.range()];
-                let slot = *index.entry((m.kind(), value)).or_insert_with(|| {
-                    let slot = batch.spans.len() as u32;
-                    if let Some(t) = cache.token(m.kind(), value, fresh_since) {
-                        let s = batch.text.len() as u32;
-                        batch.text.push_str(t);
-                        batch.spans.push((s, batch.text.len() as u32));
-                    } else {
+                // a cached token gets a slot of its own: copying it is cheaper than a
+                // second lookup to share one
+                let slot = if let Some(t) = cache.token(m.kind(), value, min_age) {
+                    let s = batch.text.len() as u32;
+                    batch.text.push_str(t);
+                    batch.spans.push((s, batch.text.len() as u32));
+                    batch.spans.len() as u32 - 1
+                } else {
+                    *missing.entry((m.kind(), value)).or_insert_with(|| {
                         batch.spans.push((0, 0));
+                        let slot = batch.spans.len() as u32 - 1;
                         pending.push((slot, m.kind(), value));
-                    }
-                    slot
-                });
+                        slot
+                    })
+                };
                 batch.which.push(slot);
             }
         }
@@ -493,8 +498,9 @@ impl Masker {
         let mut ask_idx: HashMap<&str, usize, FxBuild> = HashMap::default();
         {
             let cache = inner.cache.lock().map_err(|_| poisoned())?;
+            let min_age = cache.min_age(fresh_since);
             for (i, c) in canon.iter().enumerate() {
-                if let Some(v) = cache.value(c, fresh_since) {
+                if let Some(v) = cache.value(c, min_age) {
                     out[i] = Some(Arc::from(v));
                     continue;
                 }

@@ -37,7 +37,8 @@ struct Entry {
 }
 
 pub(super) struct Cache {
-    arena: Vec<u8>,
+    /// values and tokens are UTF-8 (cut from `&str` text), so the arena is a `String`
+    arena: String,
     by_value: HashTable<Entry>,
     by_token: HashTable<Entry>,
     hasher: FxBuild,
@@ -47,7 +48,7 @@ pub(super) struct Cache {
 impl Default for Cache {
     fn default() -> Cache {
         Cache {
-            arena: Vec::new(),
+            arena: String::new(),
             by_value: HashTable::new(),
             by_token: HashTable::new(),
             hasher: FxBuild::default(),
@@ -57,14 +58,26 @@ impl Default for Cache {
 }
 
 impl Cache {
-    fn value_of(&self, e: &Entry) -> &[u8] {
+    fn value_str(&self, e: &Entry) -> &str {
         let s = e.start as usize;
-        &self.arena[s..s + usize::from(e.value_len)]
+        self.arena
+            .get(s..s + usize::from(e.value_len))
+            .unwrap_or("")
+    }
+
+    fn token_str(&self, e: &Entry) -> &str {
+        let s = e.start as usize + usize::from(e.value_len);
+        self.arena
+            .get(s..s + usize::from(e.token_len))
+            .unwrap_or("")
+    }
+
+    fn value_of(&self, e: &Entry) -> &[u8] {
+        self.value_str(e).as_bytes()
     }
 
     fn token_of(&self, e: &Entry) -> &[u8] {
-        let s = e.start as usize + usize::from(e.value_len);
-        &self.arena[s..s + usize::from(e.token_len)]
+        self.token_str(e).as_bytes()
     }
 
     fn hash_value(&self, kind: KindId, value: &[u8]) -> u64 {
@@ -80,45 +93,39 @@ impl Cache {
         h.finish()
     }
 
-    /// Whether a pair cached at `age` was cached at or after `fresh_since`.
-    fn fresh(&self, age: u32, fresh_since: Option<Instant>) -> bool {
-        fresh_since
-            .is_none_or(|f| u64::from(age) >= f.saturating_duration_since(self.born).as_secs())
+    /// The oldest age a pair may have to be returned: cached at or after `fresh_since`, to
+    /// the second. Computed once for a batch of lookups.
+    pub(super) fn min_age(&self, fresh_since: Option<Instant>) -> u32 {
+        fresh_since.map_or(0, |f| {
+            u32::try_from(f.saturating_duration_since(self.born).as_secs()).unwrap_or(u32::MAX)
+        })
     }
 
-    /// The token cached for `value` of `kind`, if cached at or after `fresh_since` (to the
-    /// second).
-    pub(super) fn token(
-        &self,
-        kind: KindId,
-        value: &[u8],
-        fresh_since: Option<Instant>,
-    ) -> Option<&str> {
+    /// The token cached for `value` of `kind`, if its age is at least `min_age` (see
+    /// [`min_age`](Self::min_age)).
+    pub(super) fn token(&self, kind: KindId, value: &[u8], min_age: u32) -> Option<&str> {
         let hash = self.hash_value(kind, value);
         let e = self.by_value.find(hash, |e| {
             e.hash == hash && e.kind == kind && self.value_of(e) == value
         })?;
-        if !self.fresh(e.age, fresh_since) {
-            return None;
-        }
-        std::str::from_utf8(self.token_of(e)).ok()
+        (e.age >= min_age).then(|| self.token_str(e))
     }
 
-    /// The value cached for `token`, if cached at or after `fresh_since` (to the second).
-    pub(super) fn value(&self, token: &str, fresh_since: Option<Instant>) -> Option<&str> {
+    /// The value cached for `token`, if its age is at least `min_age`.
+    pub(super) fn value(&self, token: &str, min_age: u32) -> Option<&str> {
         let hash = self.hash_token(token.as_bytes());
         let e = self.by_token.find(hash, |e| {
             e.hash == hash && self.token_of(e) == token.as_bytes()
         })?;
-        if !self.fresh(e.age, fresh_since) {
-            return None;
-        }
-        std::str::from_utf8(self.value_of(e)).ok()
+        (e.age >= min_age).then(|| self.value_str(e))
     }
 
     /// Caches the pair; a pair with the same (kind, value) or token is replaced. A value
-    /// longer than 64 KiB is not cached.
+    /// longer than 64 KiB, or not UTF-8, is not cached.
     pub(super) fn insert(&mut self, kind: KindId, value: &[u8], token: &str, at: Instant) {
+        let Ok(value) = std::str::from_utf8(value) else {
+            return;
+        };
         let (Ok(value_len), Ok(token_len)) =
             (u16::try_from(value.len()), u16::try_from(token.len()))
         else {
@@ -130,14 +137,14 @@ impl Cache {
             self.clear();
         }
         let (vh, th) = (
-            self.hash_value(kind, value),
+            self.hash_value(kind, value.as_bytes()),
             self.hash_token(token.as_bytes()),
         );
         // forget an older pair for either side
         let old_v = self
             .by_value
             .find(vh, |e| {
-                e.hash == vh && e.kind == kind && self.value_of(e) == value
+                e.hash == vh && e.kind == kind && self.value_of(e) == value.as_bytes()
             })
             .copied();
         let old_t = self
@@ -156,8 +163,8 @@ impl Cache {
             age: u32::try_from(at.saturating_duration_since(self.born).as_secs())
                 .unwrap_or(u32::MAX),
         };
-        self.arena.extend_from_slice(value);
-        self.arena.extend_from_slice(token.as_bytes());
+        self.arena.push_str(value);
+        self.arena.push_str(token);
         self.by_value.insert_unique(vh, entry, |e| e.hash);
         self.by_token
             .insert_unique(th, Entry { hash: th, ..entry }, |e| e.hash);
@@ -201,31 +208,37 @@ mod tests {
         c.insert(k1, b"i-0123456789abcdef0", "AWS_EC2_AAAAAA", t0);
         c.insert(k2, b"i-0123456789abcdef0", "AWS_X_BBBBBB", t0);
         assert_eq!(
-            c.token(k1, b"i-0123456789abcdef0", Some(t0)),
+            c.token(k1, b"i-0123456789abcdef0", c.min_age(Some(t0))),
             Some("AWS_EC2_AAAAAA")
         );
         assert_eq!(
-            c.token(k2, b"i-0123456789abcdef0", Some(t0)),
+            c.token(k2, b"i-0123456789abcdef0", c.min_age(Some(t0))),
             Some("AWS_X_BBBBBB")
         );
         assert_eq!(
-            c.value("AWS_EC2_AAAAAA", Some(t0)),
+            c.value("AWS_EC2_AAAAAA", c.min_age(Some(t0))),
             Some("i-0123456789abcdef0")
         );
-        assert_eq!(c.token(k1, b"i-0123456789abcdef1", Some(t0)), None);
-        assert_eq!(c.value("AWS_EC2_CCCCCC", Some(t0)), None);
+        assert_eq!(
+            c.token(k1, b"i-0123456789abcdef1", c.min_age(Some(t0))),
+            None
+        );
+        assert_eq!(c.value("AWS_EC2_CCCCCC", c.min_age(Some(t0))), None);
         // a new token for the same value replaces the pair, both ways
         c.insert(k1, b"i-0123456789abcdef0", "AWS_EC2_CCCCCC", t0);
         assert_eq!(
-            c.token(k1, b"i-0123456789abcdef0", Some(t0)),
+            c.token(k1, b"i-0123456789abcdef0", c.min_age(Some(t0))),
             Some("AWS_EC2_CCCCCC")
         );
-        assert_eq!(c.value("AWS_EC2_AAAAAA", Some(t0)), None);
+        assert_eq!(c.value("AWS_EC2_AAAAAA", c.min_age(Some(t0))), None);
         assert_eq!(c.len(), 2);
         // stale pairs are not returned
         let later = t0 + std::time::Duration::from_secs(1);
-        assert_eq!(c.token(k1, b"i-0123456789abcdef0", Some(later)), None);
-        assert_eq!(c.value("AWS_EC2_CCCCCC", Some(later)), None);
+        assert_eq!(
+            c.token(k1, b"i-0123456789abcdef0", c.min_age(Some(later))),
+            None
+        );
+        assert_eq!(c.value("AWS_EC2_CCCCCC", c.min_age(Some(later))), None);
     }
 
     #[test]
@@ -244,15 +257,15 @@ mod tests {
         for n in (0..50_000u32).step_by(997) {
             let want = format!("AWS_T_{n:06}");
             assert_eq!(
-                c.token(k, format!("value-{n}").as_bytes(), Some(t0)),
+                c.token(k, format!("value-{n}").as_bytes(), c.min_age(Some(t0))),
                 Some(want.as_str())
             );
             assert_eq!(
-                c.value(&want, Some(t0)),
+                c.value(&want, c.min_age(Some(t0))),
                 Some(format!("value-{n}").as_str())
             );
         }
         c.clear();
-        assert_eq!(c.token(k, b"value-1", Some(t0)), None);
+        assert_eq!(c.token(k, b"value-1", c.min_age(Some(t0))), None);
     }
 }
