@@ -123,6 +123,12 @@ pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
         if d == 0 || !h[d + 1].is_ascii_alphanumeric() || !h[d - 1].is_ascii_alphanumeric() {
             continue;
         }
+        // a name that ends in a region (`codepipeline-us-east-1-123456789012`): a bucket
+        if let Some((start, end)) = region_named_bucket(h, d) {
+            sink.push(start, end, K::S3Bucket);
+            skip_to = end;
+            continue;
+        }
         // UUID: 8 hex before the dash, 4-4-4-12 after.
         if d >= 8
             && let Some(end) = uuid_at(h, d - 8)
@@ -164,6 +170,85 @@ pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
             }
         }
     }
+}
+
+/// A bucket named after its region, found from the `-` at `d` before the region: `[name]-
+/// <region>` or `[name]-<region>-<account id>`, the way AWS names the buckets it creates
+/// (`codepipeline-…`, `elasticbeanstalk-…`, `cf-templates-…`, `sagemaker-…`) and many teams
+/// name theirs (`acme-athena-results-us-east-1`). Standing alone: not inside a host name,
+/// URL, ARN or path, which have rules of their own. Returns the name's span.
+fn region_named_bucket(h: &[u8], d: usize) -> Option<(usize, usize)> {
+    // cheap refusal first: a region starts with two lowercase letters and a `-`
+    let r = d + 1;
+    if !(h.get(r..r + 3)?[..2].iter().all(u8::is_ascii_lowercase) && h[r + 2] == b'-') {
+        return None;
+    }
+    // the region: `xx-word(-word)-N`
+    let n = run(h, r, 24, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
+    });
+    // the shortest: its number ends at the first digit that no digit follows
+    let mut end = (r + 5..=r + n).find(|&k| {
+        h[k - 1].is_ascii_digit()
+            && !h.get(k).is_some_and(u8::is_ascii_digit)
+            && is_known_region(&h[r..k])
+    })?;
+    // an account id may follow
+    if h.get(end) == Some(&b'-') && run(h, end + 1, 13, |c| c.is_ascii_digit()) == 12 {
+        end += 13;
+    }
+    if h.get(end)
+        .is_some_and(|&c| is_word(c) || c == b'-' || c == b'/' || c == b':')
+        || (h.get(end) == Some(&b'.') && h.get(end + 1).is_some_and(u8::is_ascii_alphanumeric))
+    {
+        return None;
+    }
+    // the name before the region
+    let back = run_back(h, d, 63, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
+    });
+    let start = d - back;
+    if back == 0
+        || !h[start].is_ascii_alphanumeric()
+        || (start > 0 && matches!(h[start - 1], b'.' | b'-' | b'/' | b':' | b'@' | b'_'))
+        || !left_ok(h, start)
+        || super::hosts::bucket_at(h, start) != Some(end)
+    {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// A region name built from AWS's own parts (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`,
+/// `us-isob-east-1`): stricter than [`is_region`], so that `speak-id-job-1` is not one.
+fn is_known_region(s: &[u8]) -> bool {
+    const AREAS: &[&[u8]] = &[
+        b"us", b"eu", b"ap", b"sa", b"ca", b"me", b"af", b"il", b"cn", b"mx",
+    ];
+    const MIDDLE: &[&[u8]] = &[b"gov", b"iso", b"isob", b"isoe", b"isof"];
+    const DIRECTIONS: &[&[u8]] = &[
+        b"east",
+        b"west",
+        b"north",
+        b"south",
+        b"central",
+        b"northeast",
+        b"southeast",
+        b"northwest",
+        b"southwest",
+    ];
+    let parts: Vec<&[u8]> = s.split(|&b| b == b'-').collect();
+    let [first, rest @ ..] = parts.as_slice() else {
+        return false;
+    };
+    let rest = match rest {
+        [m, rest @ ..] if MIDDLE.contains(m) => rest,
+        rest => rest,
+    };
+    AREAS.contains(first)
+        && matches!(rest, [dir, num] if DIRECTIONS.contains(dir)
+            && (1..=2).contains(&num.len())
+            && num.iter().all(u8::is_ascii_digit))
 }
 
 fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
