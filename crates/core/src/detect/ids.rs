@@ -44,7 +44,8 @@ const PREFIXES: &[(&[u8], K, Body)] = &[
     (b"rtbassoc", K::RouteTableAssoc, Body::Hex8or17),
     (b"pl", K::PrefixList, Body::Hex8or17),
     (b"nat", K::NatGateway, Body::Hex17),
-    (b"vpce", K::VpcEndpoint, Body::Hex17),
+    // 8 hex digits in older ids and much of the AWS documentation
+    (b"vpce", K::VpcEndpoint, Body::Hex8or17),
     (b"tgw", K::TransitGateway, Body::Hex17),
     (b"tgw-attach", K::TgwAttachment, Body::Hex17),
     (b"tgw-rtb", K::TgwRouteTable, Body::Hex17),
