@@ -201,17 +201,29 @@ impl MaskerBuilder {
 
 /// The result of masking: the text and what was masked, by kind. Never holds an original
 /// value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Masked<'h> {
     text: Cow<'h, str>,
-    counts: BTreeMap<String, usize>,
+    /// identifiers masked by kind index (named on demand: a map of owned names cost a tenth of
+    /// the time of masking a short prompt)
+    per_kind: Vec<usize>,
+    det: Detector,
+    counts: std::sync::OnceLock<BTreeMap<String, usize>>,
 }
+
+impl PartialEq for Masked<'_> {
+    fn eq(&self, other: &Masked<'_>) -> bool {
+        self.text == other.text && self.counts() == other.counts()
+    }
+}
+
+impl Eq for Masked<'_> {}
 
 impl fmt::Debug for Masked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Masked")
             .field("text", &self.text)
-            .field("counts", &self.counts)
+            .field("counts", self.counts())
             .finish()
     }
 }
@@ -232,13 +244,14 @@ impl<'h> Masked<'h> {
     /// How many identifiers of each kind (by name) were masked.
     #[must_use]
     pub fn counts(&self) -> &BTreeMap<String, usize> {
-        &self.counts
+        self.counts
+            .get_or_init(|| count_map(&self.det, &self.per_kind))
     }
 
     /// How many identifiers were masked in all.
     #[must_use]
     pub fn total(&self) -> usize {
-        self.counts.values().sum()
+        self.per_kind.iter().sum()
     }
 }
 
@@ -285,16 +298,16 @@ impl Masker {
     /// A store error, a full store, or a namespace so full that a value finds no free token.
     pub fn mask<'h>(&self, text: &'h str) -> Result<Masked<'h>, Error> {
         let mut out = String::new();
-        let counts = self.mask_into(text, &mut out)?;
-        if counts.is_empty() {
-            return Ok(Masked {
-                text: Cow::Borrowed(text),
-                counts,
-            });
-        }
+        let per_kind = self.mask_to(text, &mut out)?;
         Ok(Masked {
-            text: Cow::Owned(out),
-            counts,
+            text: if per_kind.is_empty() {
+                Cow::Borrowed(text)
+            } else {
+                Cow::Owned(out)
+            },
+            per_kind,
+            det: self.inner.det.clone(),
+            counts: std::sync::OnceLock::new(),
         })
     }
 
@@ -310,13 +323,20 @@ impl Masker {
         text: &str,
         out: &mut String,
     ) -> Result<BTreeMap<String, usize>, Error> {
+        let per_kind = self.mask_to(text, out)?;
+        Ok(count_map(&self.inner.det, &per_kind))
+    }
+
+    /// Masks `text` into `out`; returns the counts by kind index, empty when nothing was
+    /// masked.
+    fn mask_to(&self, text: &str, out: &mut String) -> Result<Vec<usize>, Error> {
         out.clear();
         let h = text.as_bytes();
         let found: Vec<Match> = self.inner.det.find_iter(h).collect();
         let matches = Detector::propagate(h, found, &[], 0, h.len());
         if matches.is_empty() {
             out.push_str(text);
-            return Ok(BTreeMap::new());
+            return Ok(Vec::new());
         }
         let tokens = self.tokens_for(h, &matches)?;
         out.reserve(text.len() + matches.len() * 8);
@@ -329,16 +349,7 @@ impl Masker {
             per_kind[m.kind().as_usize()] += 1;
         }
         out.push_str(&text[last..]);
-        Ok(self.count_map(&per_kind))
-    }
-
-    fn count_map(&self, per_kind: &[usize]) -> BTreeMap<String, usize> {
-        per_kind
-            .iter()
-            .enumerate()
-            .filter(|&(_, &n)| n > 0)
-            .map(|(k, &n)| (self.inner.det.kinds()[k].name().to_owned(), n))
-            .collect()
+        Ok(per_kind)
     }
 
     /// The token of every match, claiming new ones in one store call (plus one per round of
@@ -581,7 +592,7 @@ impl Masker {
             self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads)?;
         }
         let mut stats = state.stats;
-        stats.counts = self.count_map(&state.per_kind);
+        stats.counts = count_map(&self.inner.det, &state.per_kind);
         Ok(stats)
     }
 
@@ -723,6 +734,16 @@ impl Masker {
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
 const KNOWN_CAPACITY: usize = 512;
+
+/// Counts by kind index as counts by kind name, without the kinds of none.
+fn count_map(det: &Detector, per_kind: &[usize]) -> BTreeMap<String, usize> {
+    per_kind
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n > 0)
+        .map(|(k, &n)| (det.kinds()[k].name().to_owned(), n))
+        .collect()
+}
 
 /// Bytes [`Masker::mask_stream`] reads at a time.
 const STREAM_CHUNK: usize = 4 << 20;
