@@ -569,7 +569,9 @@ impl Detector {
                 }
             }
         } else {
-            NameSearch::new(&values).find(h, from, to, &mut |s, e, kind| push(s, e, kind));
+            NameSearch::new(&values).find(h, from, to, &matches, &mut |s, e, kind| {
+                push(s, e, kind);
+            });
         }
         if extra.is_empty() {
             return matches;
@@ -790,9 +792,16 @@ impl<'v> NameSearch<'v> {
         }
     }
 
-    /// Calls `f(start, end, kind)` for each occurrence of a name that starts in `h[from..to]`,
-    /// leftmost and longest first, not overlapping.
-    fn find(&self, h: &[u8], from: usize, to: usize, f: &mut dyn FnMut(usize, usize, KindId)) {
+    /// Calls `f(start, end, kind)` for each occurrence of a name that starts in `h[from..to]`
+    /// outside the (sorted) `found` matches, leftmost and longest first, not overlapping.
+    fn find(
+        &self,
+        h: &[u8],
+        from: usize,
+        to: usize,
+        found: &[Match],
+        f: &mut dyn FnMut(usize, usize, KindId),
+    ) {
         if let Some(ac) = &self.fallback {
             for m in ac.find_iter(&h[from..to]) {
                 let v = &h[from + m.start()..from + m.end()];
@@ -819,8 +828,14 @@ impl<'v> NameSearch<'v> {
             starts.dedup();
         }
         let mut covered = from;
+        let mut found = found.iter().peekable();
         for s in starts {
             if s < covered {
+                continue;
+            }
+            // an occurrence that starts inside a match is masked with it: no lookup
+            while found.next_if(|m| m.end <= s).is_some() {}
+            if found.peek().is_some_and(|m| m.start < s) {
                 continue;
             }
             // a name ends where a word ends (`alone` decides the rest), within the run of

@@ -324,4 +324,16 @@ fn propagating_many_names_matches_a_plain_search() {
     let got: Vec<(usize, usize)> = got.iter().map(|m| (m.start(), m.end())).collect();
     assert!(want.len() > 1000);
     assert_eq!(got, want);
+    // with matches found already (every seventh occurrence): they stay, and occurrences
+    // inside them are not added
+    let given: Vec<Match> = want
+        .iter()
+        .step_by(7)
+        .map(|&(start, end)| Match { start, end, kind })
+        .collect();
+    let got: Vec<(usize, usize)> = Detector::propagate(h, given, &known, 0, h.len())
+        .iter()
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    assert_eq!(got, want);
 }
