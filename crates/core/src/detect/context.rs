@@ -365,7 +365,7 @@ impl ContextIndex {
                 lists.buckets = Some(k0);
             }
             if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
-                if lists.in_bucket_list(h, k0) {
+                if lists.in_bucket_list(h, k0) || in_object_listing(h, k1) {
                     bucket_list_name(h, k0, k1, sink);
                 }
                 continue;
@@ -557,6 +557,27 @@ impl ListTracker {
 }
 
 /// `"Buckets": [{"Name": "..."}, ...]` (`aws s3api list-buckets`): a `Name` inside the list.
+/// Whether `s` starts with a typographic quote written as a JSON escape (`\u201c`, `\u00ab`,
+/// `\u300c`, ... in either case).
+fn escaped_quote(s: &[u8]) -> bool {
+    const QUOTES: &[&[u8]] = &[
+        b"201c", b"201d", b"2018", b"2019", b"00ab", b"00bb", b"300c", b"300d",
+    ];
+    s.len() >= 6 && s[1] == b'u' && QUOTES.iter().any(|q| s[2..6].eq_ignore_ascii_case(q))
+}
+
+/// Whether the `Name` key ending at `k1` is the bucket of a `ListObjects` / `ListObjectsV2` /
+/// `ListObjectVersions` answer: a `MaxKeys` or `KeyCount` key follows in the same object
+/// (looked for in the next 320 bytes, up to the first brace).
+fn in_object_listing(h: &[u8], k1: usize) -> bool {
+    let window = &h[k1..h.len().min(k1 + 320)];
+    let window = &window[..memchr::memchr2(b'{', b'}', window).unwrap_or(window.len())];
+    // (`"MaxKeys` also finds the JSON-escaped `\\"MaxKeys`)
+    [&b"\"MaxKeys"[..], b"\"KeyCount"]
+        .iter()
+        .any(|k| memchr::memmem::find(window, k).is_some())
+}
+
 fn bucket_list_name(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
     let ctx = Context {
         phrase: "name",
@@ -762,6 +783,11 @@ fn value_start(h: &[u8], mut i: usize, mode: Mode) -> Option<usize> {
                 } else {
                     return None;
                 }
+            }
+            // a typographic quote written as a JSON escape: `\u201c`
+            b'\\' if mode == Mode::Prose && escaped_quote(&h[i..]) => {
+                quotes += 1;
+                i += 6;
             }
             0xE2 | 0xE3
                 if mode == Mode::Prose
