@@ -46,6 +46,27 @@ enum Command {
     Kinds(KindsArgs),
 }
 
+/// Which kinds of identifiers to find (see `awsmask kinds`).
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct KindArgs {
+    /// Kinds to find besides the default ones, comma-separated (such as `name_like`, which is
+    /// off by default; see `awsmask kinds`).
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    enable: Vec<String>,
+    /// Kinds not to find, comma-separated.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    disable: Vec<String>,
+}
+
+impl KindArgs {
+    /// The detection settings these arguments describe (an unknown kind is an error then).
+    pub(crate) fn config(&self) -> awsmask::Config {
+        awsmask::Config::new()
+            .enable(self.enable.iter().map(String::as_str))
+            .disable(self.disable.iter().map(String::as_str))
+    }
+}
+
 #[derive(clap::Args, Debug)]
 struct KindsArgs {
     /// Output format.

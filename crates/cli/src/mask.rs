@@ -34,6 +34,8 @@ pub(crate) struct StoreArgs {
     /// How long a mapping lives after its last use, in days.
     #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
     ttl_days: f64,
+    #[command(flatten)]
+    kinds: crate::KindArgs,
 }
 
 impl StoreArgs {
@@ -50,6 +52,7 @@ impl StoreArgs {
         }
         let ttl = Duration::from_secs_f64(self.ttl_days * 86_400.0);
         Ok(Masker::builder()
+            .configure(self.kinds.config())
             .store(store)
             .key(key)
             .namespace(&self.namespace)

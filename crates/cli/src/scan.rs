@@ -23,6 +23,8 @@ pub(crate) struct ScanArgs {
     /// Files to scan, in order; stdin when none is given (or for `-`).
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    kinds: crate::KindArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +150,7 @@ impl<W: Write> Printer<W> {
 }
 
 pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
-    let det = Detector::new();
+    let det = Detector::with_config(&args.kinds.config())?;
     let stdout = io::stdout();
     let is_tty = stdout.is_terminal();
     let out: Box<dyn Write> = if is_tty {

@@ -37,6 +37,43 @@ fn scan_text_shows_values_when_asked() {
 }
 
 #[test]
+fn kinds_can_be_turned_on_and_off() {
+    let text = b"why can't invoice-enricher-test see i-0123456789abcdef0?\n";
+    let o = awsmask(&["scan", "--show-values"], text);
+    assert_eq!(
+        stdout(&o),
+        "<stdin>:1:37: ec2_instance i-0123456789abcdef0\n"
+    );
+    let o = awsmask(
+        &[
+            "scan",
+            "--show-values",
+            "--enable",
+            "name_like",
+            "--disable=ec2_instance",
+        ],
+        text,
+    );
+    assert_eq!(
+        stdout(&o),
+        "<stdin>:1:11: name_like invoice-enricher-test\n"
+    );
+    let o = awsmask(
+        &["mask", "--store", "memory", "--enable", "name_like,vpc"],
+        text,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).starts_with("why can't AWS_NAME_"),
+        "{}",
+        stdout(&o)
+    );
+    let o = awsmask(&["scan", "--enable", "no_such_kind"], text);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown kind `no_such_kind`"));
+}
+
+#[test]
 fn scan_jsonl_reports_byte_offsets() {
     let o = awsmask(&["scan", "--format", "jsonl"], SAMPLE.as_bytes());
     assert_eq!(o.status.code(), Some(1));

@@ -359,4 +359,10 @@ catalogue! {
         [ex("--user-pool-id us-east-1_AbCdEf123 ", "us-east-1_AbCdEf123")], []),
     CognitoIdentityPool => ("cognito_identity_pool", "COGIDP", true, "Cognito identity pool id: region:UUID",
         [ex("\"IdentityPoolId\": \"eu-west-1:63f9227f-72b4-4a39-886a-2a8656a249d4\"", "eu-west-1:63f9227f-72b4-4a39-886a-2a8656a249d4")], []),
+
+    // ---- off by default ----
+    NameLike => ("name_like", "NAME", false, "off by default: any lowercase kebab-case word of three or more parts (orders-api-qa), the way teams name buckets, functions, tables, clusters and databases, wherever it stands. Masks names that no context marks, and words such as state-of-the-art too",
+        [ex("why can't invoice-enricher-test see the queue", "invoice-enricher-test"),
+         ex("<nkechi> contoso-data-lake-silver", "contoso-data-lake-silver")],
+        ["us-east-1 and us-east-1a", "on 2024-01-15", "a one-off", "Bucket-Name-Test", "x1-y2-z3"]),
 }

@@ -220,6 +220,48 @@ fn region_named_bucket(h: &[u8], d: usize) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// Lowercase kebab-case words of three or more parts (the `name_like` kind, off by default):
+/// `[a-z0-9]+(-[a-z0-9]+){2,}`, 8 to 63 bytes, two parts with letters, standing alone (not in a
+/// host name, path, URL or longer token), and not a region or zone.
+pub(crate) fn find_name_like(h: &[u8], sink: &mut Sink) {
+    let name_byte = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-';
+    let mut skip_to = 0;
+    for d in memchr::memchr_iter(b'-', h) {
+        if d < skip_to || d == 0 || d + 1 >= h.len() {
+            continue;
+        }
+        let s = d - run_back(h, d, 64, name_byte);
+        let e = d + run(h, d, 65, name_byte);
+        skip_to = e;
+        let (s, e) = (
+            s + run(h, s, 64, |c| c == b'-'),
+            e - run_back(h, e, 64, |c| c == b'-'),
+        );
+        if e <= s || !(8..=63).contains(&(e - s)) {
+            continue;
+        }
+        let word = &h[s..e];
+        let alone = (s == 0 || !matches!(h[s - 1], b'.' | b'/' | b':' | b'@' | b'\\'))
+            && left_ok(h, s)
+            && !h
+                .get(e)
+                .is_some_and(|&c| is_word(c) || matches!(c, b'/' | b':' | b'@'))
+            && !(h.get(e) == Some(&b'.') && h.get(e + 1).is_some_and(u8::is_ascii_alphanumeric));
+        let parts = word.split(|&c| c == b'-');
+        let (mut n, mut wordy, mut empty) = (0, 0, false);
+        for p in parts {
+            n += 1;
+            empty |= p.is_empty();
+            wordy += usize::from(p.iter().filter(|c| c.is_ascii_lowercase()).count() >= 2);
+        }
+        let zone = word.last().is_some_and(u8::is_ascii_lowercase)
+            && is_known_region(&word[..word.len() - 1]);
+        if alone && n >= 3 && !empty && wordy >= 2 && !is_known_region(word) && !zone {
+            sink.push(s, e, K::NameLike);
+        }
+    }
+}
+
 /// A region name built from AWS's own parts (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`,
 /// `us-isob-east-1`): stricter than [`is_region`], so that `speak-id-job-1` is not one.
 fn is_known_region(s: &[u8]) -> bool {

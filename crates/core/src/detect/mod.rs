@@ -623,6 +623,9 @@ impl Detector {
             self.find_tokens(h, &mut |s, e| sink.push(s, e, K::AwsmaskToken));
         }
         ids::find_dash_ids(h, sink);
+        if self.inner.enabled[K::NameLike as usize] {
+            ids::find_name_like(h, sink);
+        }
         ids::find_upper_ids(h, sink);
         ids::find_cognito_pools(h, sink);
         net::find_numbers(h, sink);

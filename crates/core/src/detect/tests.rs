@@ -10,9 +10,29 @@ fn found(text: &str) -> Vec<String> {
 
 #[test]
 fn catalogue_examples() {
-    let det = Detector::new();
+    let default = Detector::new();
+    // the kinds that are off by default are tried with every kind on
+    let off: Vec<&str> = default
+        .kinds()
+        .iter()
+        .filter(|k| !k.default_on())
+        .map(KindInfo::name)
+        .collect();
+    assert!(!off.is_empty());
+    let all = Detector::with_config(&Config::new().enable(off)).unwrap();
     let mut failures = Vec::new();
-    for (i, kind) in det.kinds().iter().enumerate() {
+    for (i, kind) in default.kinds().iter().enumerate() {
+        let det = if kind.default_on() { &default } else { &all };
+        if !kind.default_on() {
+            for ex in kind.examples() {
+                let on = default
+                    .find_iter(ex.text.as_bytes())
+                    .any(|m| m.kind().as_usize() == i);
+                if on {
+                    failures.push(format!("{} is off by default but found", kind.name()));
+                }
+            }
+        }
         for ex in kind.examples() {
             let got: Vec<_> = det.find_iter(ex.text.as_bytes()).collect();
             let want = ex.text.find(ex.value).unwrap();
