@@ -1,9 +1,35 @@
 //! A fast hasher for in-process maps.
 
-/// A fast hasher for the caches: their keys are identifiers and tokens, and the caches only
-/// hold what this process masked itself, so no one picks the keys to collide.
-#[derive(Default, Clone, Copy)]
+/// A fast hasher for the in-process tables (caches, a batch's values, known names). Their keys
+/// come from the text being masked, which someone else may write (a proxy masks what its
+/// clients send): the hasher starts from a seed drawn once per process, so that keys chosen to
+/// collide in one process do not collide in another.
+#[derive(Clone, Copy)]
 pub(crate) struct FxHasher(u64);
+
+impl Default for FxHasher {
+    fn default() -> FxHasher {
+        FxHasher(seed())
+    }
+}
+
+/// The per-process seed: random, or, should the system give no randomness, derived from the
+/// time and an address (the tables stay correct either way; only their resistance to chosen
+/// collisions depends on it).
+fn seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        let mut b = [0u8; 8];
+        if getrandom::getrandom(&mut b).is_ok() {
+            u64::from_le_bytes(b)
+        } else {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            t ^ (std::ptr::addr_of!(SEED) as u64).rotate_left(32)
+        }
+    })
+}
 
 impl std::hash::Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
