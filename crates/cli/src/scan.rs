@@ -59,15 +59,23 @@ impl Lines {
         }
     }
 
-    /// Advances to stream offset `to`, counting lines.
+    /// Advances to stream offset `to`, counting lines (SIMD newline search over the held
+    /// bytes, which are at most two slices).
     fn advance(&mut self, to: usize) {
         let n = to.saturating_sub(self.offset).min(self.pending.len());
-        for (i, b) in self.pending.drain(..n).enumerate() {
-            if b == b'\n' {
-                self.line += 1;
-                self.line_start = self.offset + i + 1;
+        let (a, b) = self.pending.as_slices();
+        let (a, b) = if n <= a.len() {
+            (&a[..n], &b[..0])
+        } else {
+            (a, &b[..n - a.len()])
+        };
+        for (base, part) in [(self.offset, a), (self.offset + a.len(), b)] {
+            self.line += memchr::memchr_iter(b'\n', part).count();
+            if let Some(k) = memchr::memrchr(b'\n', part) {
+                self.line_start = base + k + 1;
             }
         }
+        self.pending.drain(..n);
         self.offset += n;
     }
 }
