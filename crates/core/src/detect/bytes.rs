@@ -223,6 +223,40 @@ pub(crate) fn is_region(s: &[u8]) -> bool {
     n >= 3 && last_numeric
 }
 
+/// A region name built from AWS's own parts (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`,
+/// `us-isob-east-1`). Stricter than [`is_region`], for free text, where `speak-id-job-1` must
+/// not read as a region; [`is_region`] serves the fields of ARNs and host names, where the
+/// structure around it already says "region" and a new region should still pass.
+pub(crate) fn is_known_region(s: &[u8]) -> bool {
+    const AREAS: &[&[u8]] = &[
+        b"us", b"eu", b"ap", b"sa", b"ca", b"me", b"af", b"il", b"cn", b"mx",
+    ];
+    const MIDDLE: &[&[u8]] = &[b"gov", b"iso", b"isob", b"isoe", b"isof"];
+    const DIRECTIONS: &[&[u8]] = &[
+        b"east",
+        b"west",
+        b"north",
+        b"south",
+        b"central",
+        b"northeast",
+        b"southeast",
+        b"northwest",
+        b"southwest",
+    ];
+    let parts: Vec<&[u8]> = s.split(|&b| b == b'-').collect();
+    let [first, rest @ ..] = parts.as_slice() else {
+        return false;
+    };
+    let rest = match rest {
+        [m, rest @ ..] if MIDDLE.contains(m) => rest,
+        rest => rest,
+    };
+    AREAS.contains(first)
+        && matches!(rest, [dir, num] if DIRECTIONS.contains(dir)
+            && (1..=2).contains(&num.len())
+            && num.iter().all(u8::is_ascii_digit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +281,28 @@ mod tests {
             "us--1",
         ] {
             assert!(!is_region(r.as_bytes()), "{r}");
+        }
+        // the strict check for free text: only AWS's own area and direction words
+        for r in [
+            "us-east-1",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "mx-central-1",
+            "ap-southeast-4",
+        ] {
+            assert!(is_known_region(r.as_bytes()), "{r}");
+        }
+        for r in [
+            "id-job-1",
+            "db-stack-instance-1",
+            "us-east-1a",
+            "us-east",
+            "us-east-123",
+        ] {
+            assert!(!is_known_region(r.as_bytes()), "{r}");
+            if r.ends_with("-1") {
+                assert!(is_region(r.as_bytes()), "{r} passes the loose check");
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //! names, IAM credentials and unique ids, and other fixed-alphabet ids.
 
 use super::Sink;
-use super::bytes::{is_hex, is_lower_hex, is_region, is_word, left_ok, preceded_by, right_ok, run};
+use super::bytes::{
+    is_hex, is_known_region, is_lower_hex, is_region, is_word, left_ok, preceded_by, right_ok, run,
+};
 use crate::catalogue::K;
 
 #[derive(Clone, Copy)]
@@ -260,38 +262,6 @@ pub(crate) fn find_name_like(h: &[u8], sink: &mut Sink) {
             sink.push(s, e, K::NameLike);
         }
     }
-}
-
-/// A region name built from AWS's own parts (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`,
-/// `us-isob-east-1`): stricter than [`is_region`], so that `speak-id-job-1` is not one.
-fn is_known_region(s: &[u8]) -> bool {
-    const AREAS: &[&[u8]] = &[
-        b"us", b"eu", b"ap", b"sa", b"ca", b"me", b"af", b"il", b"cn", b"mx",
-    ];
-    const MIDDLE: &[&[u8]] = &[b"gov", b"iso", b"isob", b"isoe", b"isof"];
-    const DIRECTIONS: &[&[u8]] = &[
-        b"east",
-        b"west",
-        b"north",
-        b"south",
-        b"central",
-        b"northeast",
-        b"southeast",
-        b"northwest",
-        b"southwest",
-    ];
-    let parts: Vec<&[u8]> = s.split(|&b| b == b'-').collect();
-    let [first, rest @ ..] = parts.as_slice() else {
-        return false;
-    };
-    let rest = match rest {
-        [m, rest @ ..] if MIDDLE.contains(m) => rest,
-        rest => rest,
-    };
-    AREAS.contains(first)
-        && matches!(rest, [dir, num] if DIRECTIONS.contains(dir)
-            && (1..=2).contains(&num.len())
-            && num.iter().all(u8::is_ascii_digit))
 }
 
 fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
