@@ -64,7 +64,7 @@ use cache::Cache;
 use crate::fxhash::FxBuild;
 
 /// The tokens of a batch of matches, back to back in one string: match `i` has the token at
-/// `ends[which[i]]` (its end) in `text`.
+/// `spans[which[i]]` in `text`.
 #[derive(Default)]
 struct BatchTokens {
     text: String,
@@ -151,9 +151,10 @@ impl MaskerBuilder {
         self
     }
 
-    /// Threads that [`Masker::mask_stream`] splits the detection of large inputs among
-    /// (default 1; the result does not depend on it). The tokens are still claimed and written
-    /// in order, by the calling thread.
+    /// Threads for [`Masker::mask_stream`] (default 1; the output does not depend on it). With
+    /// two or more, a thread reads ahead and finds the identifiers of the next chunks, split
+    /// among this many scoped threads, while the calling thread claims tokens and writes, in
+    /// order.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> MaskerBuilder {
         self.threads = Some(threads.max(1));
