@@ -371,11 +371,13 @@ impl Masker {
             min_age = cache.min_age(fresh_since);
             // values without a cached token, each once: (kind, value) -> slot
             let mut missing: HashMap<(KindId, &[u8]), u32, FxBuild> = HashMap::default();
-            for m in matches {
+            let mut cached = Vec::with_capacity(matches.len());
+            cache.tokens(h, matches, min_age, &mut cached);
+            for (m, cached) in matches.iter().zip(cached) {
                 let value = &h[m.range()];
                 // a cached token gets a slot of its own: copying it is cheaper than a
                 // second lookup to share one
-                let slot = if let Some(t) = cache.token(m.kind(), value, min_age) {
+                let slot = if let Some(t) = cached {
                     let s = batch.text.len() as u32;
                     batch.text.push_str(t);
                     batch.spans.push((s, batch.text.len() as u32));

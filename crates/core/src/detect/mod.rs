@@ -41,7 +41,7 @@ pub(crate) const MAX_CONTEXT: usize = 512;
 const PAR_MIN_PART: usize = 256 * 1024;
 
 /// Kinds whose values are found by their context: their other occurrences are propagated.
-pub(crate) fn propagates(kind: KindId) -> bool {
+const PROPAGATES: u128 = {
     const CONTEXT_KINDS: &[K] = &[
         K::S3Bucket,
         K::LambdaFunction,
@@ -55,7 +55,20 @@ pub(crate) fn propagates(kind: KindId) -> bool {
         K::SessionToken,
         K::CanonicalUserId,
     ];
-    CONTEXT_KINDS.iter().any(|k| k.id() == kind)
+    let mut bits = 0u128;
+    let mut i = 0;
+    while i < CONTEXT_KINDS.len() {
+        assert!((CONTEXT_KINDS[i] as u16) < 128);
+        bits |= 1 << CONTEXT_KINDS[i] as u16;
+        i += 1;
+    }
+    bits
+};
+
+/// Whether other occurrences of a value of this kind are propagated (a bit test: it runs
+/// for every match of a large text).
+pub(crate) fn propagates(kind: KindId) -> bool {
+    kind.as_usize() < 128 && PROPAGATES >> kind.as_usize() & 1 == 1
 }
 
 /// One identifier found in a text: a byte range and its kind.
@@ -525,22 +538,31 @@ impl Detector {
         from: usize,
         to: usize,
     ) -> Vec<Match> {
-        let mut values: Vec<(KindId, &[u8])> = known.iter().map(|(k, v)| (*k, &v[..])).collect();
+        // each value once, with the first of its kinds in the catalogue (a hash map: sorting
+        // the values was a tenth of this function on text with many ARNs)
+        let mut names: HashMap<&[u8], KindId, crate::fxhash::FxBuild> = HashMap::default();
+        let mut add = |kind: KindId, v| {
+            names
+                .entry(v)
+                .and_modify(|k| *k = (*k).min(kind))
+                .or_insert(kind);
+        };
+        for (k, v) in known {
+            add(*k, &v[..]);
+        }
         for m in &matches {
             if propagates(m.kind) && m.len() >= 8 {
-                values.push((m.kind, &h[m.range()]));
+                add(m.kind, &h[m.range()]);
             } else if m.kind == K::Arn.id()
                 && let Some((kind, name)) = hosts::arn_name(&h[m.range()])
                 && name.len() >= 8
             {
-                values.push((kind.id(), name));
+                add(kind.id(), name);
             }
         }
-        if values.is_empty() {
+        if names.is_empty() {
             return matches;
         }
-        values.sort_unstable();
-        values.dedup_by(|a, b| a.1 == b.1);
         let to = to.min(h.len()).max(from);
         let region = &h[from..to];
         let alone = |s: usize, e: usize| {
@@ -562,14 +584,14 @@ impl Detector {
         };
         // A few names (a prompt): one SIMD substring search each, nothing to build. More
         // names (a large document): see `NameSearch`.
-        if values.len() <= 16 {
-            for &(kind, v) in &values {
+        if names.len() <= 16 {
+            for (&v, &kind) in &names {
                 for k in memchr::memmem::find_iter(region, v) {
                     push(from + k, from + k + v.len(), kind);
                 }
             }
         } else {
-            NameSearch::new(&values).find(h, from, to, &matches, &mut |s, e, kind| {
+            NameSearch::new(names).find(h, from, to, &matches, &mut |s, e, kind| {
                 push(s, e, kind);
             });
         }
@@ -578,7 +600,12 @@ impl Detector {
         }
         let mut all = matches;
         all.extend(extra);
-        all.sort_unstable_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        // longest first at a position; on the same span, the kind first in the catalogue
+        all.sort_unstable_by(|a, b| {
+            (a.start.cmp(&b.start))
+                .then(b.end.cmp(&a.end))
+                .then(a.kind.cmp(&b.kind))
+        });
         let mut out: Vec<Match> = Vec::with_capacity(all.len());
         for m in all {
             if out.last().is_none_or(|l| m.start >= l.end) {
@@ -757,14 +784,9 @@ struct NameSearch<'v> {
 }
 
 impl<'v> NameSearch<'v> {
-    /// `values` are sorted by kind and deduplicated by value, every one at least 8 bytes.
-    fn new(values: &[(KindId, &'v [u8])]) -> NameSearch<'v> {
-        let mut names =
-            HashMap::with_capacity_and_hasher(values.len(), crate::fxhash::FxBuild::default());
-        for &(kind, v) in values {
-            names.entry(v).or_insert(kind);
-        }
-        let mut prefixes: Vec<&[u8]> = values.iter().map(|(_, v)| &v[..4]).collect();
+    /// `names`: each value with its kind, every one at least 8 bytes.
+    fn new(names: HashMap<&'v [u8], KindId, crate::fxhash::FxBuild>) -> NameSearch<'v> {
+        let mut prefixes: Vec<[u8; 4]> = names.keys().map(|v| [v[0], v[1], v[2], v[3]]).collect();
         prefixes.sort_unstable();
         prefixes.dedup();
         let searchers: Option<Vec<_>> = prefixes
@@ -776,13 +798,15 @@ impl<'v> NameSearch<'v> {
                     .build()
             })
             .collect();
+        let min_len = names.keys().map(|v| v.len()).min().unwrap_or(0);
+        let max_len = names.keys().map(|v| v.len()).max().unwrap_or(0);
         let (prefixes, fallback) = match searchers {
             Some(s) => (s, None),
             None => (
                 Vec::new(),
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::LeftmostLongest)
-                    .build(values.iter().map(|v| v.1))
+                    .build(names.keys())
                     .ok(),
             ),
         };
@@ -790,8 +814,8 @@ impl<'v> NameSearch<'v> {
             names,
             prefixes,
             fallback,
-            min_len: values.iter().map(|v| v.1.len()).min().unwrap_or(0),
-            max_len: values.iter().map(|v| v.1.len()).max().unwrap_or(0),
+            min_len,
+            max_len,
         }
     }
 
