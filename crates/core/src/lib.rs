@@ -92,7 +92,7 @@ pub use catalogue::{Example, KindId, KindInfo};
 pub use detect::{Config, Detector, MAX_MATCH_LEN, Match, StreamScanner};
 pub use error::{Error, ErrorKind};
 pub use keys::{MasterKey, NamespaceId};
-pub use masker::{Masked, Masker, MaskerBuilder, StreamStats, StreamUnmasker};
+pub use masker::{Masked, Masker, MaskerBuilder, SseUnmasker, StreamStats, StreamUnmasker};
 pub use store::{MappingStore, StoreSpec};
 
 /// The README's examples, run as doc tests.

@@ -59,7 +59,10 @@ struct Inner {
 }
 
 mod cache;
+mod json;
+mod sse;
 use cache::Cache;
+pub use sse::SseUnmasker;
 
 use crate::fxhash::FxBuild;
 
@@ -481,6 +484,124 @@ impl Masker {
         Ok(Cow::Owned(out))
     }
 
+    /// Masks a Claude Messages API request body (`POST /v1/messages` or
+    /// `/v1/messages/count_tokens`): the text people and tools put there — `system`, the
+    /// `content` of every message as a string or as blocks (`text`, `tool_use.input` at any
+    /// depth with its member names, `tool_result.content`, plain-text `document` sources and
+    /// their `title` and `context`), and the `description`s of `tools` — and nothing
+    /// structural: `model`, roles, block types, ids, base64 data, `thinking` and
+    /// `redacted_thinking` blocks (a changed thinking text would break its signature).
+    /// Strings are masked as they read after their JSON escapes (`arn:aws:s3:::b\/k` is an
+    /// ARN); a string that changed is written again with the fewest escapes JSON needs, and
+    /// every other byte is kept. All values go to the store in one call, and a name found
+    /// in one string is masked wherever it appears alone in the others.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Input`] for a body that is not a JSON object, naming the byte where it
+    /// goes wrong; store errors as for [`mask`](Self::mask). Nothing is returned then.
+    pub fn mask_request_json<'b>(&self, body: &'b str) -> Result<Cow<'b, str>, Error> {
+        let root = json::parse(body)?;
+        let spans = json::request_strings(body, &root)?;
+        json::rewrite_with(body, &spans, |parts| self.mask_parts(parts))
+    }
+
+    /// Unmasks a Claude Messages API response body (not streamed): the strings of its
+    /// content blocks (`text`, `tool_use.input` with its member names, blocks of other
+    /// types but their structural members) and never `thinking` blocks. The result is always
+    /// valid JSON; see [`mask_request_json`](Self::mask_request_json) for how strings are
+    /// written. Bodies of another shape (an error) come back as they are.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Input`] for a body that is not JSON; store errors.
+    pub fn unmask_response_json<'b>(&self, body: &'b str) -> Result<Cow<'b, str>, Error> {
+        let root = json::parse(body)?;
+        let spans = json::response_strings(body, &root);
+        json::rewrite_with(body, &spans, |parts| self.unmask_parts(parts))
+    }
+
+    /// Masks several texts as one: one store call, and a name found in one is masked where
+    /// it stands alone in the others. `None` for a text with nothing to mask.
+    fn mask_parts(&self, parts: &[Cow<'_, str>]) -> Result<Vec<Option<String>>, Error> {
+        let (joined, bounds) = join_parts(parts);
+        let h = joined.as_bytes();
+        let found: Vec<Match> = self.inner.det.find_iter(h).collect();
+        let found = Detector::propagate(h, found, &[], 0, h.len());
+        // every match inside one text: a user's pattern could match across the separator,
+        // and then each text masks its piece
+        let mut matches = Vec::with_capacity(found.len());
+        let mut pi = 0;
+        for m in found {
+            let mut s = m.start();
+            while s < m.end() {
+                while bounds.get(pi).is_some_and(|b| b.1 <= s) {
+                    pi += 1;
+                }
+                let Some(&(ps, pe)) = bounds.get(pi) else {
+                    break;
+                };
+                let (cs, ce) = (s.max(ps), m.end().min(pe));
+                if cs < ce {
+                    matches.push(Match::new(cs, ce, m.kind()));
+                }
+                s = pe.max(s + 1);
+            }
+        }
+        let mut out = vec![None; parts.len()];
+        if matches.is_empty() {
+            return Ok(out);
+        }
+        let tokens = self.tokens_for(h, &matches)?;
+        let mut i = 0;
+        for (slot, &(ps, pe)) in out.iter_mut().zip(&bounds) {
+            if matches.get(i).is_none_or(|m| m.start() >= pe) {
+                continue;
+            }
+            let mut text = String::with_capacity(pe - ps + 16);
+            let mut last = ps;
+            while let Some(m) = matches.get(i).filter(|m| m.start() < pe) {
+                text.push_str(&joined[last..m.start()]);
+                text.push_str(tokens.get(i));
+                last = m.end();
+                i += 1;
+            }
+            text.push_str(&joined[last..pe]);
+            *slot = Some(text);
+        }
+        Ok(out)
+    }
+
+    /// Unmasks several texts with one store call. `None` for a text with nothing restored.
+    fn unmask_parts(&self, parts: &[Cow<'_, str>]) -> Result<Vec<Option<String>>, Error> {
+        let (joined, bounds) = join_parts(parts);
+        let h = joined.as_bytes();
+        let spans = self.token_spans(h, 0);
+        let mut out = vec![None; parts.len()];
+        if spans.is_empty() {
+            return Ok(out);
+        }
+        let values = self.resolve(h, &spans)?;
+        let mut i = 0;
+        for (slot, &(ps, pe)) in out.iter_mut().zip(&bounds) {
+            let mut text = String::new();
+            let mut last = ps;
+            while let Some(&(s, e)) = spans.get(i).filter(|t| t.0 < pe) {
+                if let Some(v) = &values[i] {
+                    text.push_str(&joined[last..s]);
+                    text.push_str(v);
+                    last = e;
+                }
+                i += 1;
+            }
+            if last > ps {
+                text.push_str(&joined[last..pe]);
+                *slot = Some(text);
+            }
+        }
+        Ok(out)
+    }
+
     /// Token-shaped spans in `h` that start at or after `from`.
     fn token_spans(&self, h: &[u8], from: usize) -> Vec<(usize, usize)> {
         let mut spans = Vec::new();
@@ -730,7 +851,14 @@ impl Masker {
             masker: self.clone(),
             buf: Vec::new(),
             emitted: 0,
+            json: false,
         }
+    }
+
+    /// Restores the tokens of a streamed Messages API answer: see [`SseUnmasker`].
+    #[must_use]
+    pub fn sse_unmasker(&self) -> SseUnmasker {
+        SseUnmasker::new(self.clone())
     }
 }
 
@@ -909,6 +1037,24 @@ pub struct StreamUnmasker {
     buf: Vec<u8>,
     /// how many bytes at the start of `buf` were emitted already
     emitted: usize,
+    /// the text is JSON (a tool's input as it streams): values are written as JSON string
+    /// content, escaped where JSON needs it
+    json: bool,
+}
+
+/// Joins texts with a separator no identifier or token crosses (a NUL between line breaks);
+/// returns the joined text and where each text lies in it.
+fn join_parts(parts: &[Cow<'_, str>]) -> (String, Vec<(usize, usize)>) {
+    const SEP: &str = "\n\0\n";
+    let mut joined = String::with_capacity(parts.iter().map(|p| p.len() + SEP.len()).sum());
+    let mut bounds = Vec::with_capacity(parts.len());
+    for p in parts {
+        let s = joined.len();
+        joined.push_str(p);
+        bounds.push((s, joined.len()));
+        joined.push_str(SEP);
+    }
+    (joined, bounds)
 }
 
 /// Bytes kept from emitted text to decide whether a token starts at a word boundary.
@@ -954,7 +1100,13 @@ impl StreamUnmasker {
         for ((s, e), v) in spans.iter().zip(&values) {
             if let Some(v) = v {
                 out.extend_from_slice(&h[last..*s]);
-                out.extend_from_slice(v.as_bytes());
+                if self.json {
+                    let mut esc = String::new();
+                    json::escape_into(v, &mut esc);
+                    out.extend_from_slice(esc.as_bytes());
+                } else {
+                    out.extend_from_slice(v.as_bytes());
+                }
                 last = *e;
             }
         }

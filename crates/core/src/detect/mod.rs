@@ -80,6 +80,10 @@ pub struct Match {
 }
 
 impl Match {
+    pub(crate) fn new(start: usize, end: usize, kind: KindId) -> Match {
+        Match { start, end, kind }
+    }
+
     /// Byte offset where the identifier starts.
     #[must_use]
     pub fn start(&self) -> usize {

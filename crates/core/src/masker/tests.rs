@@ -151,6 +151,24 @@ fn failing_store_fails_closed() {
     assert!(m.mask_stream(TEXT.as_bytes(), &mut out).is_err());
     assert!(out.is_empty());
     assert!(m.unmask("AWS_EC2_000000").is_err());
+    // the JSON helpers and the SSE unmasker too
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"i-0123456789abcdef0"}]}"#;
+    assert_eq!(
+        m.mask_request_json(body).unwrap_err().kind(),
+        ErrorKind::Store
+    );
+    let answer = r#"{"content":[{"type":"text","text":"AWS_EC2_000000"}]}"#;
+    assert_eq!(
+        m.unmask_response_json(answer).unwrap_err().kind(),
+        ErrorKind::Store
+    );
+    let mut sse = m.sse_unmasker();
+    let event = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\
+                 \"delta\":{\"type\":\"text_delta\",\"text\":\"AWS_EC2_000000 \"}}\n\n";
+    assert_eq!(
+        sse.push(event.as_bytes()).unwrap_err().kind(),
+        ErrorKind::Store
+    );
 }
 
 /// A store whose claims collide: the first `n` claims of any token are refused with a value

@@ -7,5 +7,6 @@
 
 mod corpus;
 mod masking;
+mod messages;
 mod props;
 mod redis;
