@@ -29,10 +29,12 @@ cargo test -q --workspace --doc --all-features
 # the Python package, installed the way a user installs it, in a fresh virtual environment
 venv="${TMPDIR:-/tmp}/awsmask-venv-$$"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check maturin pytest hypothesis mypy typing_extensions
+"$venv/bin/pip" install -q --disable-pip-version-check maturin pytest hypothesis mypy typing_extensions anthropic httpx
 "$venv/bin/pip" install -q --disable-pip-version-check ./crates/py
 (cd crates/py && "$venv/bin/python" -m pytest -q tests)
 "$venv/bin/python" -m mypy.stubtest awsmask._awsmask
+# `awsmask proxy` end to end: the official anthropic SDK -> the proxy -> a stub Messages API
+AWSMASK_BIN="$PWD/target/debug/awsmask" "$venv/bin/python" -m pytest -q tests/e2e
 rm -rf "$venv"
 
 # the npm package, built and tested as its README says; the generated index.js and

@@ -1,6 +1,7 @@
 //! `awsmask`: find AWS identifiers in text on stdin or in files.
 
 mod mask;
+mod proxy;
 mod scan;
 
 use std::io::{self, Write};
@@ -42,6 +43,18 @@ enum Command {
     /// Only tokens of the namespace resolve; any other text passes unchanged. Tokens may come
     /// back in another letter case or wrapped in Markdown.
     Unmask(mask::StoreArgs),
+    /// Run a reverse proxy in front of the Claude Messages API.
+    ///
+    /// Bodies of `POST /v1/messages` and `/v1/messages/count_tokens` go upstream with every
+    /// AWS identifier masked (thinking blocks, ids and base64 data untouched); answers come
+    /// back with the real values, streamed ones event by event as they arrive. Other routes
+    /// pass through unchanged; headers (`x-api-key`, `anthropic-version`, ...) are forwarded
+    /// and never logged. Fails closed: when the store cannot be reached the client gets HTTP
+    /// 503 and nothing is sent upstream. Point a client at it with
+    /// `ANTHROPIC_BASE_URL=http://127.0.0.1:8787`. Logs one JSON line per request on stderr
+    /// (route, status, milliseconds, how many values were masked), never a value. Stops on
+    /// SIGTERM or Ctrl-C after the requests in flight.
+    Proxy(proxy::ProxyArgs),
     /// List the kinds of identifiers awsmask knows.
     Kinds(KindsArgs),
 }
@@ -95,6 +108,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Mask(args) => mask::run_mask(&args),
         Command::Unmask(args) => mask::run_unmask(&args),
+        Command::Proxy(args) => proxy::run(&args),
         Command::Kinds(args) => kinds(&args).map(|()| exit::NONE_FOUND),
     };
     match result {

@@ -40,7 +40,7 @@ pub(crate) struct StoreArgs {
 
 impl StoreArgs {
     /// Builds the masker these arguments describe.
-    fn masker(&self) -> anyhow::Result<Masker> {
+    pub(crate) fn masker(&self) -> anyhow::Result<Masker> {
         let spec = match &self.store {
             Some(s) => StoreSpec::parse(s)?,
             None => StoreSpec::File(default_vault()?),

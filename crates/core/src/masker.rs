@@ -51,6 +51,8 @@ pub struct Masker {
 struct Inner {
     det: Detector,
     store: Arc<dyn MappingStore>,
+    /// kept to derive the keys of other namespaces ([`Masker::with_namespace`])
+    master: MasterKey,
     keys: NamespaceKeys,
     ttl: Duration,
     cache_for: Duration,
@@ -173,12 +175,7 @@ impl MaskerBuilder {
     pub fn build(self) -> Result<Masker, Error> {
         let det = Detector::with_config(&self.config)?;
         let namespace = self.namespace.unwrap_or_else(|| "default".to_owned());
-        if namespace.is_empty() || namespace.len() > 256 {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "a namespace is 1 to 256 bytes",
-            ));
-        }
+        check_namespace(&namespace)?;
         let ttl = self.ttl.unwrap_or(DEFAULT_TTL);
         if ttl.is_zero() {
             return Err(Error::new(ErrorKind::Config, "the TTL must be positive"));
@@ -193,6 +190,7 @@ impl MaskerBuilder {
             inner: Arc::new(Inner {
                 det,
                 store,
+                master: key,
                 keys,
                 ttl,
                 cache_for: CACHE_FOR.min(ttl / 2),
@@ -280,6 +278,30 @@ impl Masker {
     /// When the operating system gives no randomness for the key.
     pub fn new() -> Result<Masker, Error> {
         Masker::builder().build()
+    }
+
+    /// A masker for namespace `namespace` that shares this one's detector, store, master key
+    /// and settings: cheap (no automaton is built again), for a server that masks each
+    /// tenant's or conversation's text in a namespace of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for a namespace that is empty or longer than 256 bytes.
+    pub fn with_namespace(&self, namespace: &str) -> Result<Masker, Error> {
+        check_namespace(namespace)?;
+        let inner = &*self.inner;
+        Ok(Masker {
+            inner: Arc::new(Inner {
+                det: inner.det.clone(),
+                store: Arc::clone(&inner.store),
+                master: inner.master.clone(),
+                keys: NamespaceKeys::derive(&inner.master, namespace)?,
+                ttl: inner.ttl,
+                cache_for: inner.cache_for,
+                cache: Mutex::new(Cache::default()),
+                threads: inner.threads,
+            }),
+        })
     }
 
     /// A builder for every other setting.
@@ -485,7 +507,7 @@ impl Masker {
     }
 
     /// Masks a Claude Messages API request body (`POST /v1/messages` or
-    /// `/v1/messages/count_tokens`): the text people and tools put there — `system`, the
+    /// `/v1/messages/count_tokens`), giving the body and what was masked by kind: the text people and tools put there — `system`, the
     /// `content` of every message as a string or as blocks (`text`, `tool_use.input` at any
     /// depth with its member names, `tool_result.content`, plain-text `document` sources and
     /// their `title` and `context`), and the `description`s of `tools` — and nothing
@@ -500,10 +522,21 @@ impl Masker {
     ///
     /// [`ErrorKind::Input`] for a body that is not a JSON object, naming the byte where it
     /// goes wrong; store errors as for [`mask`](Self::mask). Nothing is returned then.
-    pub fn mask_request_json<'b>(&self, body: &'b str) -> Result<Cow<'b, str>, Error> {
+    pub fn mask_request_json<'b>(&self, body: &'b str) -> Result<Masked<'b>, Error> {
         let root = json::parse(body)?;
         let spans = json::request_strings(body, &root)?;
-        json::rewrite_with(body, &spans, |parts| self.mask_parts(parts))
+        let mut per_kind = Vec::new();
+        let text = json::rewrite_with(body, &spans, |parts| {
+            let (masked, counts) = self.mask_parts(parts)?;
+            per_kind = counts;
+            Ok(masked)
+        })?;
+        Ok(Masked {
+            text,
+            per_kind,
+            det: self.inner.det.clone(),
+            counts: std::sync::OnceLock::new(),
+        })
     }
 
     /// Unmasks a Claude Messages API response body (not streamed): the strings of its
@@ -522,8 +555,12 @@ impl Masker {
     }
 
     /// Masks several texts as one: one store call, and a name found in one is masked where
-    /// it stands alone in the others. `None` for a text with nothing to mask.
-    fn mask_parts(&self, parts: &[Cow<'_, str>]) -> Result<Vec<Option<String>>, Error> {
+    /// it stands alone in the others. `None` for a text with nothing to mask; the counts by
+    /// kind index, empty when nothing was masked.
+    fn mask_parts(
+        &self,
+        parts: &[Cow<'_, str>],
+    ) -> Result<(Vec<Option<String>>, Vec<usize>), Error> {
         let (joined, bounds) = join_parts(parts);
         let h = joined.as_bytes();
         let found: Vec<Match> = self.inner.det.find_iter(h).collect();
@@ -550,9 +587,13 @@ impl Masker {
         }
         let mut out = vec![None; parts.len()];
         if matches.is_empty() {
-            return Ok(out);
+            return Ok((out, Vec::new()));
         }
         let tokens = self.tokens_for(h, &matches)?;
+        let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
+        for m in &matches {
+            per_kind[m.kind().as_usize()] += 1;
+        }
         let mut i = 0;
         for (slot, &(ps, pe)) in out.iter_mut().zip(&bounds) {
             if matches.get(i).is_none_or(|m| m.start() >= pe) {
@@ -569,7 +610,7 @@ impl Masker {
             text.push_str(&joined[last..pe]);
             *slot = Some(text);
         }
-        Ok(out)
+        Ok((out, per_kind))
     }
 
     /// Unmasks several texts with one store call. `None` for a text with nothing restored.
@@ -1040,6 +1081,16 @@ pub struct StreamUnmasker {
     /// the text is JSON (a tool's input as it streams): values are written as JSON string
     /// content, escaped where JSON needs it
     json: bool,
+}
+
+fn check_namespace(namespace: &str) -> Result<(), Error> {
+    if namespace.is_empty() || namespace.len() > 256 {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "a namespace is 1 to 256 bytes",
+        ));
+    }
+    Ok(())
 }
 
 /// Joins texts with a separator no identifier or token crosses (a NUL between line breaks);

@@ -397,3 +397,18 @@ fn builder_errors() {
         ErrorKind::Config
     );
 }
+
+#[test]
+fn with_namespace_is_the_masker_of_that_namespace() {
+    let store: Arc<dyn MappingStore> = Arc::new(MemoryStore::new());
+    let a = masker("tenant-a", &store);
+    let b = a.with_namespace("tenant-b").unwrap();
+    let built_b = masker("tenant-b", &store);
+    let masked_b = b.mask(TEXT).unwrap();
+    assert_eq!(masked_b.text(), built_b.mask(TEXT).unwrap().text());
+    assert_ne!(masked_b.text(), a.mask(TEXT).unwrap().text());
+    assert_eq!(built_b.unmask(masked_b.text()).unwrap(), TEXT);
+    // namespaces stay apart: a restores nothing of b
+    assert_eq!(a.unmask(masked_b.text()).unwrap(), masked_b.text());
+    assert_eq!(a.with_namespace("").unwrap_err().kind(), ErrorKind::Config);
+}

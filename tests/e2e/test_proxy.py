@@ -1,0 +1,282 @@
+"""End to end: the official `anthropic` SDK -> `awsmask proxy` -> a stub Messages API.
+
+The client must see the real values; the stub must never receive one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import anthropic
+import httpx
+import pytest
+
+from stub import Stub
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("AWSMASK_BIN", str(ROOT / "target" / "debug" / "awsmask"))
+KEY = "5a" * 32
+
+IDS = ["i-0123456789abcdef0", "vpc-0a1b2c3d", "123456789012", "sg-0123456789abcdef0",
+       "arn:aws:iam::123456789012:role/deploy", "10.0.1.23"]
+QUESTION = ("Why can't i-0123456789abcdef0 in vpc-0a1b2c3d (account 123456789012) reach "
+            "10.0.1.23? It assumes arn:aws:iam::123456789012:role/deploy.")
+
+
+class Proxy:
+    """`awsmask proxy` on a free port, its log lines collected."""
+
+    def __init__(self, upstream: str, *args: str) -> None:
+        env = dict(os.environ, AWSMASK_KEY=KEY)
+        self.proc = subprocess.Popen(
+            [BIN, "proxy", "--listen", "127.0.0.1:0", "--upstream", upstream, *args],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True)
+        assert self.proc.stderr is not None
+        first = json.loads(self.proc.stderr.readline())
+        assert first["event"] == "listening", first
+        self.url = "http://" + first["addr"]
+        self.logs: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.logs.append(line)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.reader.join(timeout=5)
+        return code
+
+
+@pytest.fixture(scope="module")
+def stub():
+    s = Stub()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def proxy(stub):
+    p = Proxy(stub.url, "--store", "memory", "--namespace-header")
+    yield p
+    assert p.stop() == 0
+    # every log line is JSON and holds no value
+    for line in p.logs:
+        json.loads(line)
+        for v in IDS:
+            assert v not in line
+
+
+@pytest.fixture()
+def client(proxy):
+    return anthropic.Anthropic(base_url=proxy.url, api_key="sk-test", max_retries=0)
+
+
+def last_body(stub: Stub) -> bytes:
+    return stub.received[-1]["body"]
+
+
+def assert_masked(raw: bytes) -> None:
+    text = raw.decode()
+    for v in IDS:
+        assert v not in text, v
+    assert "AWS_EC2_" in text
+
+
+def test_a_plain_request_round_trips(client, stub):
+    msg = client.messages.create(model="stub-model", max_tokens=100,
+                                 messages=[{"role": "user", "content": QUESTION}])
+    assert msg.content[0].text == "You said: " + QUESTION
+    assert_masked(last_body(stub))
+    # headers pass through
+    headers = stub.received[-1]["headers"]
+    assert "sk-test" in (headers.get("x-api-key", ""), headers.get("authorization", "")[7:])
+    assert "anthropic-version" in headers
+    assert headers["accept-encoding"] == "identity"
+
+
+def test_a_streamed_answer_round_trips(client, stub):
+    with client.messages.stream(model="stub-model", max_tokens=100,
+                                messages=[{"role": "user", "content": QUESTION}]) as s:
+        pieces = list(s.text_stream)
+        final = s.get_final_message()
+    assert "".join(pieces) == "You said: " + QUESTION
+    assert final.content[0].text == "You said: " + QUESTION
+    assert len(pieces) > 10, "the answer arrived in many deltas"
+    assert_masked(last_body(stub))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_use_round_trips(client, stub, stream):
+    tools = [{"name": "aws", "description": "Runs the AWS CLI against vpc-0a1b2c3d",
+              "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}]
+    first = [{"role": "user", "content": "USE_TOOL on " + QUESTION}]
+    if stream:
+        with client.messages.stream(model="stub-model", max_tokens=100, tools=tools, messages=first) as s:
+            msg = s.get_final_message()
+    else:
+        msg = client.messages.create(model="stub-model", max_tokens=100, tools=tools, messages=first)
+    assert_masked(last_body(stub))
+    assert "vpc-0a1b2c3d" not in last_body(stub).decode()
+    use = next(b for b in msg.content if b.type == "tool_use")
+    assert use.input["command"] == "USE_TOOL on " + QUESTION
+    assert "i-0123456789abcdef0" in use.input["targets"] or any(
+        "i-0123456789abcdef0" in t for t in use.input["targets"])
+    # the tool's result goes back with identifiers of its own
+    second = first + [
+        {"role": "assistant", "content": [b.model_dump() for b in msg.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                      "content": "GroupId sg-0123456789abcdef0 allows 10.0.1.23"}]}]
+    msg2 = client.messages.create(model="stub-model", max_tokens=100, tools=tools, messages=second)
+    sent = last_body(stub)
+    assert_masked(sent)
+    assert msg2.content[0].text == "You said: GroupId sg-0123456789abcdef0 allows 10.0.1.23"
+
+
+def test_thinking_blocks_pass_byte_for_byte(proxy, stub):
+    block = ('{"type": "thinking", "thinking": "Is i-0123456789abcdef0 in\\u0020vpc-0a1b2c3d?",'
+             ' "signature": "EqQBCkYIBhgCIkD+/="}')
+    body = ('{"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi i-0123456789abcdef0"},'
+            ' {"role": "assistant", "content": [' + block + ', {"type": "text", "text": "ok"}]},'
+            ' {"role": "user", "content": "and vpc-0a1b2c3d?"}], "thinking": {"type": "enabled", "budget_tokens": 1024}}')
+    r = httpx.post(proxy.url + "/v1/messages", content=body.encode(),
+                   headers={"content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01"})
+    assert r.status_code == 200
+    sent = last_body(stub).decode()
+    assert block in sent
+    # outside the thinking block nothing is left
+    outside = sent.replace(block, "")
+    assert "i-0123456789abcdef0" not in outside and "vpc-0a1b2c3d" not in outside
+    # the stub's thinking block (holding tokens) comes back untouched, its text unmasked
+    answer = r.json()
+    assert answer["content"][0]["type"] == "thinking"
+    assert "AWS_VPC_" in answer["content"][0]["thinking"]
+    assert answer["content"][1]["text"] == "You said: and vpc-0a1b2c3d?"
+
+
+def test_malformed_json_is_refused_and_not_forwarded(proxy, stub):
+    before = stub.count()
+    for bad in (b'{"messages": [{"role": "user", "content": "i-0123456789abcdef0"}',
+                b"\xff\xfe not utf-8", b'["i-0123456789abcdef0"]'):
+        r = httpx.post(proxy.url + "/v1/messages", content=bad,
+                       headers={"content-type": "application/json"})
+        assert r.status_code == 400
+        err = r.json()
+        assert err["type"] == "error" and err["error"]["type"] == "invalid_request_error"
+        assert "i-0123456789abcdef0" not in r.text
+    assert stub.count() == before
+
+
+def test_a_body_over_the_limit_is_refused(stub):
+    p = Proxy(stub.url, "--store", "memory", "--max-body-bytes", "1000")
+    try:
+        before = stub.count()
+        body = json.dumps({"model": "m", "max_tokens": 1,
+                           "messages": [{"role": "user", "content": "x" * 2000}]})
+        r = httpx.post(p.url + "/v1/messages", content=body)
+        assert r.status_code == 413
+        assert r.json()["error"]["type"] == "request_too_large"
+        assert stub.count() == before
+    finally:
+        assert p.stop() == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_a_store_that_is_down_gives_503_and_sends_nothing(stub):
+    port = free_port()
+    redis = start_redis(port)
+    p = Proxy(stub.url, "--store", "redis://127.0.0.1:%d" % port)
+    try:
+        c = anthropic.Anthropic(base_url=p.url, api_key="k", max_retries=0)
+        ask = [{"role": "user", "content": QUESTION}]
+        assert c.messages.create(model="stub-model", max_tokens=10, messages=ask).content[0].text \
+            == "You said: " + QUESTION
+        redis.kill()
+        redis.wait()
+        before = stub.count()
+        # a value it has not masked before needs the store
+        fresh = [{"role": "user", "content": "and i-0fedcba9876543210?"}]
+        with pytest.raises(anthropic.APIStatusError) as err:
+            c.messages.create(model="stub-model", max_tokens=10, messages=fresh)
+        assert err.value.status_code == 503
+        assert err.value.body["error"]["type"] == "api_error"
+        assert "0fedcba9876543210" not in str(err.value)
+        assert stub.count() == before
+        # a body with nothing to mask needs no store, and goes through
+        msg = c.messages.create(model="stub-model", max_tokens=10,
+                                messages=[{"role": "user", "content": "hello"}])
+        assert msg.content[0].text == "You said: hello"
+        # the store is back: so is the service
+        redis = start_redis(port)
+        for _ in range(50):
+            try:
+                msg = c.messages.create(model="stub-model", max_tokens=10, messages=fresh)
+                break
+            except anthropic.APIStatusError:
+                time.sleep(0.2)
+        assert msg.content[0].text == "You said: and i-0fedcba9876543210?"
+    finally:
+        assert p.stop() == 0
+        redis.kill()
+        redis.wait()
+
+
+def test_a_dead_store_at_start_is_a_clear_error(stub):
+    proc = subprocess.run([BIN, "proxy", "--listen", "127.0.0.1:0", "--upstream", stub.url,
+                           "--store", "redis://127.0.0.1:%d" % free_port()],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, AWSMASK_KEY=KEY))
+    assert proc.returncode == 2
+    assert "cannot connect" in proc.stderr
+
+
+def test_other_routes_pass_through(client, proxy, stub):
+    models = client.models.list()
+    assert models.data[0].id == "stub-model"
+    assert stub.received[-1]["path"].startswith("/v1/models")
+    count = client.messages.count_tokens(model="stub-model", messages=[{"role": "user", "content": QUESTION}])
+    assert count.input_tokens > 0
+    assert_masked(last_body(stub))
+    assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
+
+
+def test_namespaces_from_a_header(proxy, stub):
+    def send(ns: str) -> str:
+        r = httpx.post(proxy.url + "/v1/messages", headers={"x-awsmask-namespace": ns},
+                       json={"model": "m", "max_tokens": 1,
+                             "messages": [{"role": "user", "content": "i-0123456789abcdef0"}]})
+        assert r.status_code == 200
+        assert r.json()["content"][0]["text"] == "You said: i-0123456789abcdef0"
+        assert "x-awsmask-namespace" not in {k.lower() for k in stub.received[-1]["headers"]}
+        return json.loads(last_body(stub))["messages"][0]["content"]
+
+    a, b, a2 = send("tenant-a"), send("tenant-b"), send("tenant-a")
+    assert a == a2 and a != b
