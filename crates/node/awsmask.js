@@ -1,6 +1,7 @@
 'use strict'
 // The package's entry point: the native addon (loaded by the generated index.js), with
-// Promise rejections given the same `err.code` as synchronous errors, and a Transform stream.
+// Promise rejections given the same `err.code` as synchronous errors, a Transform stream, and
+// a `fetch` that masks Claude Messages API requests.
 
 const native = require('./index.js')
 const { Transform } = require('node:stream')
@@ -19,7 +20,7 @@ function withCode(err) {
 }
 
 const { Masker } = native
-for (const name of ['mask', 'unmask']) {
+for (const name of ['mask', 'unmask', 'maskRequestJson', 'unmaskResponseJson']) {
   const raw = Masker.prototype[name]
   Masker.prototype[name] = function (text) {
     return raw.call(this, text).catch((err) => {
@@ -54,4 +55,74 @@ function createUnmaskStream(masker) {
   })
 }
 
-module.exports = { ...native, Masker, createUnmaskStream }
+const MESSAGES_ROUTES = ['/v1/messages', '/v1/messages/count_tokens']
+
+/** Headers of a body we rewrote: its length and encoding are no longer the upstream's. */
+function rewrittenHeaders(headers) {
+  const h = new Headers(headers)
+  h.delete('content-length')
+  h.delete('content-encoding')
+  return h
+}
+
+/**
+ * A `fetch` that masks Claude Messages API requests (`POST /v1/messages` and
+ * `/v1/messages/count_tokens`) and unmasks their answers, streamed ones event by event; any
+ * other request goes to `baseFetch` as it is. Give it to the official SDK:
+ * `new Anthropic({ fetch: maskingFetch(masker) })`. Fails closed: when masking fails the
+ * request is not sent and the Promise rejects with the error (`err.code`).
+ * @param {Masker} masker
+ * @param {typeof fetch} [baseFetch]
+ * @returns {typeof fetch}
+ */
+function maskingFetch(masker, baseFetch = globalThis.fetch) {
+  return async function fetch(input, init) {
+    const request = new Request(input, init)
+    const path = new URL(request.url).pathname.replace(/\/+$/, '')
+    if (request.method !== 'POST' || !MESSAGES_ROUTES.some((r) => path.endsWith(r))) {
+      return baseFetch(input, init)
+    }
+    const body = await masker.maskRequestJson(await request.text())
+    const headers = new Headers(request.headers)
+    headers.delete('content-length')
+    headers.set('accept-encoding', 'identity')
+    const response = await baseFetch(request.url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: request.signal,
+    })
+    const type = (response.headers.get('content-type') || '').toLowerCase()
+    if (type.startsWith('text/event-stream') && response.body) {
+      const sse = masker.sseUnmasker()
+      const unmasked = response.body.pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            const out = sse.push(chunk)
+            if (out.length) controller.enqueue(new Uint8Array(out))
+          },
+          flush(controller) {
+            const out = sse.finish()
+            if (out.length) controller.enqueue(new Uint8Array(out))
+          },
+        }),
+      )
+      return new Response(unmasked, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: rewrittenHeaders(response.headers),
+      })
+    }
+    if (response.ok && type.startsWith('application/json')) {
+      const text = await masker.unmaskResponseJson(await response.text())
+      return new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: rewrittenHeaders(response.headers),
+      })
+    }
+    return response
+  }
+}
+
+module.exports = { ...native, Masker, createUnmaskStream, maskingFetch }

@@ -25,8 +25,35 @@ export declare class Masker {
   unmaskSync(text: string): string
   /** The identifiers in `text`, with UTF-16 offsets (JavaScript string indices). */
   scan(text: string): Array<Finding>
+  /**
+   * Masks a Claude Messages API request body (JSON text): the text people and tools
+   * wrote, never ids, base64 data or thinking blocks (a Promise of the body to send).
+   */
+  maskRequestJson(body: string): Promise<string>
+  /** Unmasks a Claude Messages API response body (JSON text, not streamed; a Promise). */
+  unmaskResponseJson(body: string): Promise<string>
+  /** `maskRequestJson`, on the calling thread. */
+  maskRequestJsonSync(body: string): string
+  /** `unmaskResponseJson`, on the calling thread. */
+  unmaskResponseJsonSync(body: string): string
+  /**
+   * An unmasker for a streamed Messages API answer, fed the raw bytes of its server-sent
+   * events.
+   */
+  sseUnmasker(): SseUnmasker
   /** A stream unmasker for an answer that arrives in pieces. */
   streamUnmasker(): StreamUnmasker
+}
+
+/**
+ * Unmasks a streamed Messages API answer: `push(chunk)` takes raw bytes of its server-sent
+ * events and returns the bytes ready to pass on, `finish()` the rest.
+ */
+export declare class SseUnmasker {
+  /** Adds bytes of the stream; returns the bytes ready to pass on. */
+  push(chunk: Uint8Array): Buffer
+  /** Ends the stream; returns the rest. */
+  finish(): Buffer
 }
 
 /**

@@ -836,4 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Masker = nativeBinding.Masker
+module.exports.SseUnmasker = nativeBinding.SseUnmasker
 module.exports.StreamUnmasker = nativeBinding.StreamUnmasker

@@ -118,46 +118,36 @@ impl Masker {
         Ok(Masker { inner })
     }
 
+    fn work(&self, text: String, op: Op) -> Work {
+        Work {
+            masker: self.inner.clone(),
+            text,
+            op,
+        }
+    }
+
     /// Masks every identifier in `text` (a Promise; fails closed: rejects, no text).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn mask(&self, text: String) -> AsyncTask<Work> {
-        AsyncTask::new(Work {
-            masker: self.inner.clone(),
-            text,
-            unmask: false,
-        })
+        AsyncTask::new(self.work(text, Op::Mask))
     }
 
     /// Puts the real values back for the tokens of this namespace (a Promise).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn unmask(&self, text: String) -> AsyncTask<Work> {
-        AsyncTask::new(Work {
-            masker: self.inner.clone(),
-            text,
-            unmask: true,
-        })
+        AsyncTask::new(self.work(text, Op::Unmask))
     }
 
     /// `mask`, on the calling thread.
     #[napi]
     pub fn mask_sync(&self, text: String) -> Result<String, Code> {
-        Work {
-            masker: self.inner.clone(),
-            text,
-            unmask: false,
-        }
-        .run()
+        self.work(text, Op::Mask).run()
     }
 
     /// `unmask`, on the calling thread.
     #[napi]
     pub fn unmask_sync(&self, text: String) -> Result<String, Code> {
-        Work {
-            masker: self.inner.clone(),
-            text,
-            unmask: true,
-        }
-        .run()
+        self.work(text, Op::Unmask).run()
     }
 
     /// The identifiers in `text`, with UTF-16 offsets (JavaScript string indices).
@@ -186,6 +176,40 @@ impl Masker {
         out
     }
 
+    /// Masks a Claude Messages API request body (JSON text): the text people and tools
+    /// wrote, never ids, base64 data or thinking blocks (a Promise of the body to send).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn mask_request_json(&self, body: String) -> AsyncTask<Work> {
+        AsyncTask::new(self.work(body, Op::MaskRequestJson))
+    }
+
+    /// Unmasks a Claude Messages API response body (JSON text, not streamed; a Promise).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn unmask_response_json(&self, body: String) -> AsyncTask<Work> {
+        AsyncTask::new(self.work(body, Op::UnmaskResponseJson))
+    }
+
+    /// `maskRequestJson`, on the calling thread.
+    #[napi]
+    pub fn mask_request_json_sync(&self, body: String) -> Result<String, Code> {
+        self.work(body, Op::MaskRequestJson).run()
+    }
+
+    /// `unmaskResponseJson`, on the calling thread.
+    #[napi]
+    pub fn unmask_response_json_sync(&self, body: String) -> Result<String, Code> {
+        self.work(body, Op::UnmaskResponseJson).run()
+    }
+
+    /// An unmasker for a streamed Messages API answer, fed the raw bytes of its server-sent
+    /// events.
+    #[napi]
+    pub fn sse_unmasker(&self) -> SseUnmasker {
+        SseUnmasker {
+            inner: Mutex::new(self.inner.sse_unmasker()),
+        }
+    }
+
     /// A stream unmasker for an answer that arrives in pieces.
     #[napi]
     pub fn stream_unmasker(&self) -> StreamUnmasker {
@@ -195,23 +219,34 @@ impl Masker {
     }
 }
 
-/// The work behind `mask`/`unmask` and their Sync twins.
+/// What a [`Work`] does.
+#[derive(Clone, Copy)]
+enum Op {
+    Mask,
+    Unmask,
+    MaskRequestJson,
+    UnmaskResponseJson,
+}
+
+/// The work behind the Promise methods and their Sync twins.
 pub struct Work {
     masker: awsmask::Masker,
     text: String,
-    unmask: bool,
+    op: Op,
 }
 
 impl Work {
     fn run(&self) -> Result<String, Code> {
-        let r = if self.unmask {
-            self.masker
-                .unmask(&self.text)
-                .map(std::borrow::Cow::into_owned)
-        } else {
-            self.masker
-                .mask(&self.text)
-                .map(|m| m.into_text().into_owned())
+        let m = &self.masker;
+        let r = match self.op {
+            Op::Mask => m.mask(&self.text).map(|x| x.into_text().into_owned()),
+            Op::Unmask => m.unmask(&self.text).map(std::borrow::Cow::into_owned),
+            Op::MaskRequestJson => m
+                .mask_request_json(&self.text)
+                .map(|x| x.into_text().into_owned()),
+            Op::UnmaskResponseJson => m
+                .unmask_response_json(&self.text)
+                .map(std::borrow::Cow::into_owned),
         };
         r.map_err(|e| to_js(&e))
     }
@@ -264,5 +299,35 @@ impl StreamUnmasker {
             .lock()
             .map_err(|_| Error::new(Code::Internal, "stream unmasker poisoned"))?;
         u.finish().map_err(|e| to_js(&e))
+    }
+}
+
+/// Unmasks a streamed Messages API answer: `push(chunk)` takes raw bytes of its server-sent
+/// events and returns the bytes ready to pass on, `finish()` the rest.
+#[napi]
+pub struct SseUnmasker {
+    inner: Mutex<awsmask::SseUnmasker>,
+}
+
+#[napi]
+impl SseUnmasker {
+    /// Adds bytes of the stream; returns the bytes ready to pass on.
+    #[napi]
+    pub fn push(&self, chunk: &[u8]) -> Result<Buffer, Code> {
+        let mut u = self
+            .inner
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "SSE unmasker poisoned"))?;
+        u.push(chunk).map(Buffer::from).map_err(|e| to_js(&e))
+    }
+
+    /// Ends the stream; returns the rest.
+    #[napi]
+    pub fn finish(&self) -> Result<Buffer, Code> {
+        let mut u = self
+            .inner
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "SSE unmasker poisoned"))?;
+        u.finish().map(Buffer::from).map_err(|e| to_js(&e))
     }
 }

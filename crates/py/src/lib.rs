@@ -196,6 +196,36 @@ impl PyMasker {
         out
     }
 
+    /// Masks a Claude Messages API request body (JSON text): the text people and tools
+    /// wrote, never ids, base64 data or thinking blocks. Returns the body to send.
+    #[pyo3(signature = (body, /))]
+    fn mask_request_json(&self, py: Python<'_>, body: &str) -> PyResult<String> {
+        py.detach(|| {
+            self.inner
+                .mask_request_json(body)
+                .map(|m| m.into_text().into_owned())
+        })
+        .map_err(|e| to_py(&e))
+    }
+
+    /// Unmasks a Claude Messages API response body (JSON text, not streamed).
+    #[pyo3(signature = (body, /))]
+    fn unmask_response_json(&self, py: Python<'_>, body: &str) -> PyResult<String> {
+        py.detach(|| {
+            self.inner
+                .unmask_response_json(body)
+                .map(std::borrow::Cow::into_owned)
+        })
+        .map_err(|e| to_py(&e))
+    }
+
+    /// An unmasker for a streamed Messages API answer, fed its raw server-sent event bytes.
+    fn sse_unmasker(&self) -> SseUnmasker {
+        SseUnmasker {
+            inner: Mutex::new(self.inner.sse_unmasker()),
+        }
+    }
+
     /// A stream unmasker for an answer that arrives in pieces.
     fn stream_unmasker(&self) -> StreamUnmasker {
         StreamUnmasker {
@@ -231,6 +261,31 @@ impl StreamUnmasker {
     }
 }
 
+/// Unmasks a streamed Messages API answer: `push(chunk)` takes raw bytes of its server-sent
+/// events and returns the bytes ready to pass on, `finish()` the rest.
+#[pyclass(module = "awsmask", frozen)]
+struct SseUnmasker {
+    inner: Mutex<awsmask::SseUnmasker>,
+}
+
+#[pymethods]
+impl SseUnmasker {
+    /// Adds bytes of the stream; returns the bytes ready to pass on.
+    #[pyo3(signature = (chunk, /))]
+    fn push<'py>(&self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let r = py.detach(|| self.inner.lock().ok().map(|mut u| u.push(chunk)));
+        let out = r.ok_or_else(poisoned)?.map_err(|e| to_py(&e))?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// Ends the stream; returns the rest.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let r = py.detach(|| self.inner.lock().ok().map(|mut u| u.finish()));
+        let out = r.ok_or_else(poisoned)?.map_err(|e| to_py(&e))?;
+        Ok(PyBytes::new(py, &out))
+    }
+}
+
 /// A panic in another thread left the unmasker in an unknown state: refuse it.
 fn poisoned() -> PyErr {
     StoreError::new_err("stream unmasker poisoned by a panic in another thread")
@@ -258,6 +313,7 @@ fn _awsmask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PyMasker>()?;
     m.add_class::<StreamUnmasker>()?;
+    m.add_class::<SseUnmasker>()?;
     m.add_class::<Finding>()?;
     m.add_function(wrap_pyfunction!(kinds, m)?)?;
     m.add("AwsmaskError", py.get_type::<AwsmaskError>())?;

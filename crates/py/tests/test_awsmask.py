@@ -179,3 +179,44 @@ def test_redis_stores():
         b = Masker(os.environ[var], key=KEY, namespace="py", tls_ca_file=ca)
         masked = a.mask(TEXT)
         assert b.unmask(masked) == TEXT
+
+
+def test_messages_api_request_and_response_bodies():
+    m = Masker(key=KEY)
+    body = json.dumps({
+        "model": "m", "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "Why is i-0123456789abcdef0 down?"},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "i-0123456789abcdef0 again", "signature": "s"},
+                {"type": "tool_use", "id": "toolu_1", "name": "aws",
+                 "input": {"ids": ["i-0123456789abcdef0"]}}]}]})
+    masked = m.mask_request_json(body)
+    sent = json.loads(masked)
+    assert "i-0123456789abcdef0" not in sent["messages"][0]["content"]
+    assert sent["messages"][1]["content"][0]["thinking"] == "i-0123456789abcdef0 again"
+    token = sent["messages"][1]["content"][1]["input"]["ids"][0]
+    answer = json.dumps({"content": [{"type": "text", "text": "Restart " + token}]})
+    assert json.loads(m.unmask_response_json(answer))["content"][0]["text"] == \
+        "Restart i-0123456789abcdef0"
+    with pytest.raises(awsmask.InputError):
+        m.mask_request_json('{"messages": [')
+
+
+def test_sse_unmasker_restores_tokens_split_across_events():
+    m = Masker()
+    token = m.mask("i-0123456789abcdef0")
+
+    def delta(text):
+        return ("event: content_block_delta\ndata: " + json.dumps(
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "text_delta", "text": text}}) + "\n\n").encode()
+
+    stream = delta("Restart " + token[:7]) + delta(token[7:] + " now") + \
+        b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n'
+    sse = m.sse_unmasker()
+    out = b"".join(sse.push(stream[i:i + 5]) for i in range(0, len(stream), 5)) + sse.finish()
+    texts = [json.loads(line[6:])["delta"]["text"] for line in out.decode().splitlines()
+             if line.startswith("data: ") and "text_delta" in line]
+    assert "".join(texts) == "Restart i-0123456789abcdef0 now"
+    assert out.endswith(b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n')

@@ -18,6 +18,7 @@ from ._awsmask import (
     ConfigError,
     Finding,
     InputError,
+    SseUnmasker,
     StoreError,
     StreamUnmasker,
     __version__,
@@ -31,6 +32,7 @@ __all__ = [
     "Finding",
     "InputError",
     "Masker",
+    "SseUnmasker",
     "StoreError",
     "StreamUnmasker",
     "__version__",
@@ -62,3 +64,13 @@ class Masker(_Masker):
         """Like :meth:`unmask`, in the event loop's thread pool: the loop never blocks."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, functools.partial(self.unmask, text))
+
+    async def amask_request_json(self, body: str, /) -> str:
+        """Like :meth:`mask_request_json`, in the event loop's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(self.mask_request_json, body))
+
+    async def aunmask_response_json(self, body: str, /) -> str:
+        """Like :meth:`unmask_response_json`, in the event loop's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(self.unmask_response_json, body))
