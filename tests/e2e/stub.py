@@ -22,10 +22,17 @@ class Stub:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.lock = threading.Lock()
+        # when set, a streamed answer stops after its first text until the test opens this
+        # gate (or 10 seconds pass); `gate_opened` tells which
+        self.gate: threading.Event | None = None
+        self.gate_opened = False
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in separate writes: without this, Nagle's algorithm
+            # and the client's delayed ACK add 40 ms to every answer
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:  # quiet
                 pass
@@ -73,6 +80,9 @@ class Stub:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                         self.wfile.flush()
                         time.sleep(0.001)
+                    if stub.gate is not None and '"text_delta"' in event:
+                        stub.gate_opened = stub.gate.wait(10)
+                        stub.gate = None
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 

@@ -117,6 +117,18 @@ def test_a_streamed_answer_round_trips(client, stub):
     assert_masked(last_body(stub))
 
 
+def test_the_first_text_is_not_held_back(client, stub):
+    # the stub sends its first text, then waits until the client has seen it
+    stub.gate = threading.Event()
+    with client.messages.stream(model="stub-model", max_tokens=100,
+                                messages=[{"role": "user", "content": QUESTION}]) as s:
+        gate = stub.gate
+        for text in s.text_stream:
+            assert text
+            gate.set()
+    assert stub.gate_opened, "the proxy held the answer back"
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_use_round_trips(client, stub, stream):
     tools = [{"name": "aws", "description": "Runs the AWS CLI against vpc-0a1b2c3d",
@@ -280,3 +292,26 @@ def test_namespaces_from_a_header(proxy, stub):
 
     a, b, a2 = send("tenant-a"), send("tenant-b"), send("tenant-a")
     assert a == a2 and a != b
+
+
+def test_sigterm_lets_the_answer_in_flight_finish(stub):
+    p = Proxy(stub.url, "--store", "memory")
+    c = anthropic.Anthropic(base_url=p.url, api_key="k", max_retries=0)
+    stub.gate = threading.Event()
+    gate = stub.gate
+    texts = []
+    with c.messages.stream(model="stub-model", max_tokens=100,
+                           messages=[{"role": "user", "content": QUESTION}]) as s:
+        for text in s.text_stream:
+            if not texts:
+                # mid-answer: ask the proxy to stop, then let the stub go on
+                p.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.2)
+                gate.set()
+            texts.append(text)
+    assert "".join(texts) == "You said: " + QUESTION
+    assert p.proc.wait(timeout=30) == 0
+    p.reader.join(timeout=5)
+    assert any('"shutting_down"' in line for line in p.logs)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(p.url + "/healthz")

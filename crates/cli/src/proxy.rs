@@ -107,6 +107,9 @@ async fn serve(proxy: Arc<Proxy>, listen: SocketAddr) -> anyhow::Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // each event of a streamed answer goes out at once (Nagle's algorithm held
+                // them for the client's delayed ACK: 40 ms before the first text)
+                let _ = stream.set_nodelay(true);
                 let proxy = Arc::clone(&proxy);
                 let service = hyper::service::service_fn(move |req| {
                     let proxy = Arc::clone(&proxy);
@@ -209,7 +212,11 @@ fn connector(ca_file: Option<&Path>) -> anyhow::Result<HttpsConnector<HttpConnec
             .with_provider_and_native_roots(provider)
             .context("cannot load the system's root certificates")?,
     };
-    Ok(builder.https_or_http().enable_http1().build())
+    // small writes (events of a streamed answer) go out at once, not after a delayed ACK
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    Ok(builder.https_or_http().enable_http1().wrap_connector(http))
 }
 
 struct Proxy {
