@@ -315,3 +315,43 @@ def test_sigterm_lets_the_answer_in_flight_finish(stub):
     assert any('"shutting_down"' in line for line in p.logs)
     with pytest.raises(httpx.ConnectError):
         httpx.get(p.url + "/healthz")
+
+
+def make_certs(d: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate for 127.0.0.1 that it signed: (ca, cert, key)."""
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
+    run("req", "-x509", "-new", "-key", "ca.key", "-days", "2", "-subj", "/CN=e2e CA", "-out", "ca.crt")
+    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key")
+    run("req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr")
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+    return d / "ca.crt", d / "server.crt", d / "server.key"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_a_tls_upstream_is_verified(tmp_path):
+    ca, cert, key = make_certs(tmp_path)
+    tls_stub = Stub(tls=(str(cert), str(key)))
+    trusted = Proxy(tls_stub.url, "--store", "memory", "--upstream-ca-file", str(ca))
+    untrusted = Proxy(tls_stub.url, "--store", "memory")
+    try:
+        c = anthropic.Anthropic(base_url=trusted.url, api_key="k", max_retries=0)
+        msg = c.messages.create(model="stub-model", max_tokens=10,
+                                messages=[{"role": "user", "content": QUESTION}])
+        assert msg.content[0].text == "You said: " + QUESTION
+        assert_masked(last_body(tls_stub))
+        # a certificate the system does not trust: refused, never sent in the clear
+        before = tls_stub.count()
+        bad = anthropic.Anthropic(base_url=untrusted.url, api_key="k", max_retries=0)
+        with pytest.raises(anthropic.APIStatusError) as err:
+            bad.messages.create(model="stub-model", max_tokens=10,
+                                messages=[{"role": "user", "content": QUESTION}])
+        assert err.value.status_code == 502
+        assert tls_stub.count() == before
+    finally:
+        assert trusted.stop() == 0
+        assert untrusted.stop() == 0
+        tls_stub.close()
