@@ -28,6 +28,8 @@ class Stub:
         # gate (or 10 seconds pass); `gate_opened` tells which
         self.gate: threading.Event | None = None
         self.gate_opened = False
+        # characters of text per streamed delta
+        self.delta_size = 3
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,7 +77,7 @@ class Stub:
                 self.send_header("cache-control", "no-cache")
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                for event in stream_events(answer(body)):
+                for event in stream_events(answer(body), stub.delta_size):
                     data = event.encode()
                     cut = len(data) // 2 + 1
                     for piece in (data[:cut], data[cut:]):
@@ -150,7 +152,7 @@ def sse(data: dict) -> str:
     return "event: %s\ndata: %s\n\n" % (data["type"], json.dumps(data))
 
 
-def stream_events(message: dict) -> list[str]:
+def stream_events(message: dict, delta_size: int = 3) -> list[str]:
     """`message` as the documented event sequence."""
     start = dict(message, content=[], stop_reason=None, usage={"input_tokens": 10, "output_tokens": 1})
     events = [sse({"type": "message_start", "message": start})]
@@ -167,9 +169,9 @@ def stream_events(message: dict) -> list[str]:
             events.append(sse({"type": "content_block_start", "index": i,
                                "content_block": {"type": "text", "text": ""}}))
             text = block["text"]
-            for k in range(0, len(text), 3):
+            for k in range(0, len(text), delta_size):
                 events.append(sse({"type": "content_block_delta", "index": i,
-                                   "delta": {"type": "text_delta", "text": text[k:k + 3]}}))
+                                   "delta": {"type": "text_delta", "text": text[k:k + delta_size]}}))
                 if k == 3:
                     events.append(sse({"type": "ping"}))
         elif kind == "tool_use":

@@ -359,18 +359,25 @@ impl Proxy {
                 );
             }
         };
-        let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+        if std::str::from_utf8(&bytes).is_err() {
             note.refused = Some("not_utf8");
             return api_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
                 "awsmask: the request body is not UTF-8",
             );
-        };
+        }
         let m = masker.clone();
         let masked = tokio::task::spawn_blocking(move || {
-            m.mask_request_json(&text)
-                .map(|x| (x.text().to_owned(), x.total()))
+            let text = std::str::from_utf8(&bytes).unwrap_or_default();
+            m.mask_request_json(text).map(|x| {
+                let n = x.total();
+                match x.into_text() {
+                    // nothing masked: the body as it came, not a copy
+                    std::borrow::Cow::Borrowed(_) => (bytes.clone(), n),
+                    std::borrow::Cow::Owned(s) => (Bytes::from(s), n),
+                }
+            })
         })
         .await;
         let body = match masked {
@@ -402,7 +409,7 @@ impl Proxy {
                 );
             }
         };
-        let upstream_req = match self.request(&parts, full(Bytes::from(body))) {
+        let upstream_req = match self.request(&parts, full(body)) {
             Ok(r) => r,
             Err(resp) => return *resp,
         };

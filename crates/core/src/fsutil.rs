@@ -20,6 +20,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Creates the file with mode 0600 if it does not exist (SQLite then gives a vault's `-wal`
 /// and `-shm` files the same mode).
+#[cfg(feature = "vault")]
 pub(crate) fn create_private_file(path: &Path) -> io::Result<()> {
     match private_options().open(path) {
         Ok(_) => Ok(()),

@@ -92,11 +92,18 @@ impl SseUnmasker {
         self.pending.extend_from_slice(chunk);
         let mut out = Vec::new();
         let mut start = 0;
-        while let Some(end) = event_end(&self.pending, start) {
-            let event = self.pending[start..end].to_vec();
-            self.event(&event, &mut out)?;
+        // taken out while its events are handled (they need `self`), put back after
+        let pending = std::mem::take(&mut self.pending);
+        let mut result = Ok(());
+        while let Some(end) = event_end(&pending, start) {
+            result = self.event(&pending[start..end], &mut out);
+            if result.is_err() {
+                break;
+            }
             start = end;
         }
+        self.pending = pending;
+        result?;
         self.pending.drain(..start);
         if self.pending.len() > MAX_EVENT {
             return Err(Error::new(
