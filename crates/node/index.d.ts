@@ -96,4 +96,9 @@ export interface MaskerOptions {
   ttl?: number
   /** A CA certificate (PEM file) to verify `rediss://` servers with. */
   tlsCaFile?: string
+  /**
+   * Master keys rotated out, newest first (64 hexadecimal digits each): their tokens still
+   * unmask; new tokens use `key`.
+   */
+  previousKeys?: Array<string>
 }

@@ -27,6 +27,11 @@ pub(crate) struct StoreArgs {
     /// else the key file beside the vault (created on first use, mode 0600).
     #[arg(long, value_name = "PATH")]
     key_file: Option<PathBuf>,
+    /// A key file of a master key rotated out (repeat it, newest first): its tokens still
+    /// unmask; new tokens use the current key. `AWSMASK_PREVIOUS_KEYS` takes them as
+    /// comma-separated hexadecimal keys instead.
+    #[arg(long, value_name = "PATH")]
+    previous_key_file: Vec<PathBuf>,
     /// A CA certificate (PEM) to verify `rediss://` servers with, instead of the system roots.
     /// Verification is always on.
     #[arg(long, env = "AWSMASK_TLS_CA_FILE", value_name = "PATH")]
@@ -51,10 +56,20 @@ impl StoreArgs {
             bail!("--ttl-days must be more than 0 and at most 3650");
         }
         let ttl = Duration::from_secs_f64(self.ttl_days * 86_400.0);
+        let mut previous = Vec::new();
+        for path in &self.previous_key_file {
+            previous.push(MasterKey::from_file(path)?);
+        }
+        if let Ok(list) = std::env::var("AWSMASK_PREVIOUS_KEYS") {
+            for hex in list.split(',').filter(|k| !k.trim().is_empty()) {
+                previous.push(MasterKey::from_hex(hex.trim()).context("AWSMASK_PREVIOUS_KEYS")?);
+            }
+        }
         Ok(Masker::builder()
             .configure(self.kinds.config())
             .store(store)
             .key(key)
+            .previous_keys(previous)
             .namespace(&self.namespace)
             .ttl(ttl)
             .threads(crate::scan_threads())

@@ -246,6 +246,7 @@ fn awsmask_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
         "AWSMASK_STORE",
         "AWSMASK_NAMESPACE",
         "AWSMASK_KEY",
+        "AWSMASK_PREVIOUS_KEYS",
         "XDG_DATA_HOME",
     ] {
         cmd.env_remove(v);
@@ -365,6 +366,66 @@ fn two_processes_sharing_a_key_give_the_same_token() {
     assert!(String::from_utf8_lossy(&a.stdout).starts_with("AWS_VPC_"));
     let other = awsmask_env(&["mask", "--namespace", "x"], b"vpc-0a1b2c3d\n", &env);
     assert_ne!(a.stdout, other.stdout);
+}
+
+#[test]
+fn a_rotated_key_still_unmasks_and_loose_key_files_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file:{}", dir.path().join("vault.db").display());
+    let (old, new) = (dir.path().join("old.key"), dir.path().join("new.key"));
+    std::fs::write(&old, "11".repeat(32)).unwrap();
+    std::fs::write(&new, "22".repeat(32)).unwrap();
+    // a key file others can read is refused
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = awsmask_env(
+        &[
+            "mask",
+            "--store",
+            &store,
+            "--key-file",
+            old.to_str().unwrap(),
+        ],
+        b"vpc-0a1b2c3d\n",
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("chmod 600"));
+    for k in [&old, &new] {
+        std::fs::set_permissions(k, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let with = |key: &std::path::Path, previous: &[&std::path::Path], cmd: &str, input: &[u8]| {
+        let mut args = vec![cmd, "--store", &store, "--key-file", key.to_str().unwrap()];
+        for p in previous {
+            args.extend(["--previous-key-file", p.to_str().unwrap()]);
+        }
+        let o = awsmask_env(&args, input, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let masked_old = with(&old, &[], "mask", b"vpc-0a1b2c3d\n");
+    let masked_new = with(&new, &[&old], "mask", b"vpc-0a1b2c3d\n");
+    assert_ne!(masked_old, masked_new);
+    let both = [masked_old.clone(), masked_new].concat();
+    assert_eq!(
+        with(&new, &[&old], "unmask", &both),
+        b"vpc-0a1b2c3d\nvpc-0a1b2c3d\n"
+    );
+    // the same from the environment
+    let o = awsmask_env(
+        &[
+            "unmask",
+            "--store",
+            &store,
+            "--key-file",
+            new.to_str().unwrap(),
+        ],
+        &masked_old,
+        &[("AWSMASK_PREVIOUS_KEYS", &"11".repeat(32))],
+    );
+    assert_eq!(o.stdout, b"vpc-0a1b2c3d\n");
+    // without the old key its tokens stay
+    assert_eq!(with(&new, &[], "unmask", &masked_old), masked_old);
 }
 
 #[test]

@@ -79,12 +79,30 @@ impl MasterKey {
         s
     }
 
-    /// Reads a key file: 64 hexadecimal digits.
+    /// Reads a key file: 64 hexadecimal digits. On Unix the file must not be readable or
+    /// writable by anyone but its owner (mode 0600 or stricter), as ssh asks of its keys: a
+    /// key others can read protects nothing.
     ///
     /// # Errors
     ///
-    /// When the file cannot be read or does not hold a key.
+    /// When the file cannot be read, gives others access, or does not hold a key.
     pub fn from_file(path: &Path) -> Result<MasterKey, Error> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                return Err(Error::new(
+                    ErrorKind::Key,
+                    format!(
+                        "key file {} is open to others (mode {:o}): run `chmod 600` on it",
+                        path.display(),
+                        meta.permissions().mode() & 0o777
+                    ),
+                ));
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::new(
                 ErrorKind::Key,
@@ -350,6 +368,28 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_open_to_others_are_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        std::fs::write(&path, "ab".repeat(32)).unwrap();
+        for (mode, ok) in [(0o600, true), (0o400, true), (0o640, false), (0o604, false)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let got = MasterKey::from_file(&path);
+            assert_eq!(got.is_ok(), ok, "mode {mode:o}");
+            if let Err(e) = got {
+                assert_eq!(e.kind(), ErrorKind::Key);
+                assert!(e.to_string().contains("chmod 600"), "{e}");
+                assert!(!e.to_string().contains(&"ab".repeat(32)));
+            }
+        }
+        // a missing key file is a clear error too
+        let e = MasterKey::from_file(&dir.path().join("none")).unwrap_err();
+        assert!(e.to_string().contains("cannot read key file"), "{e}");
     }
 
     #[test]

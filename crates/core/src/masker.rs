@@ -54,6 +54,9 @@ struct Inner {
     /// kept to derive the keys of other namespaces ([`Masker::with_namespace`])
     master: MasterKey,
     keys: NamespaceKeys,
+    /// keys rotated out, newest first: their tokens still unmask, no new token uses them
+    previous_masters: Vec<MasterKey>,
+    previous: Vec<NamespaceKeys>,
     ttl: Duration,
     cache_for: Duration,
     cache: Mutex<Cache>,
@@ -105,6 +108,7 @@ pub struct MaskerBuilder {
     namespace: Option<String>,
     ttl: Option<Duration>,
     threads: Option<usize>,
+    previous_keys: Vec<MasterKey>,
 }
 
 impl fmt::Debug for MaskerBuilder {
@@ -116,6 +120,7 @@ impl fmt::Debug for MaskerBuilder {
             .field("namespace", &self.namespace)
             .field("ttl", &self.ttl)
             .field("threads", &self.threads)
+            .field("previous_keys", &self.previous_keys)
             .finish()
     }
 }
@@ -139,6 +144,17 @@ impl MaskerBuilder {
     #[must_use]
     pub fn key(mut self, key: MasterKey) -> MaskerBuilder {
         self.key = Some(key);
+        self
+    }
+
+    /// Master keys rotated out, newest first: tokens made with them still unmask (the store
+    /// is asked in each of their namespaces in turn for the tokens the current key does not
+    /// know), while every new token uses [`key`](Self::key). Rotate by making the current key
+    /// the first previous one and setting a new key; drop a previous key once its tokens'
+    /// TTL has passed.
+    #[must_use]
+    pub fn previous_keys(mut self, keys: impl IntoIterator<Item = MasterKey>) -> MaskerBuilder {
+        self.previous_keys = keys.into_iter().collect();
         self
     }
 
@@ -185,6 +201,11 @@ impl MaskerBuilder {
             None => MasterKey::random()?,
         };
         let keys = NamespaceKeys::derive(&key, &namespace)?;
+        let previous = self
+            .previous_keys
+            .iter()
+            .map(|k| NamespaceKeys::derive(k, &namespace))
+            .collect::<Result<Vec<_>, _>>()?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Masker {
             inner: Arc::new(Inner {
@@ -192,6 +213,8 @@ impl MaskerBuilder {
                 store,
                 master: key,
                 keys,
+                previous_masters: self.previous_keys,
+                previous,
                 ttl,
                 cache_for: CACHE_FOR.min(ttl / 2),
                 cache: Mutex::new(Cache::default()),
@@ -296,6 +319,12 @@ impl Masker {
                 store: Arc::clone(&inner.store),
                 master: inner.master.clone(),
                 keys: NamespaceKeys::derive(&inner.master, namespace)?,
+                previous_masters: inner.previous_masters.clone(),
+                previous: inner
+                    .previous_masters
+                    .iter()
+                    .map(|k| NamespaceKeys::derive(k, namespace))
+                    .collect::<Result<Vec<_>, _>>()?,
                 ttl: inner.ttl,
                 cache_for: inner.cache_for,
                 cache: Mutex::new(Cache::default()),
@@ -703,6 +732,28 @@ impl Masker {
                         .map(Arc::from)
                 })
                 .collect();
+            let mut opened = opened;
+            // tokens of keys rotated out: asked in their namespaces, newest key first
+            for keys in &inner.previous {
+                let left: Vec<usize> = (0..ask.len()).filter(|&k| opened[k].is_none()).collect();
+                if left.is_empty() {
+                    break;
+                }
+                let names: Vec<&str> = left.iter().map(|&k| ask[k]).collect();
+                let found = inner.store.resolve(keys.id(), &names, inner.ttl)?;
+                if found.len() != names.len() {
+                    return Err(Error::new(
+                        ErrorKind::Store,
+                        "the store answered a different number of lookups",
+                    ));
+                }
+                for ((&k, t), f) in left.iter().zip(&names).zip(found) {
+                    opened[k] = f
+                        .and_then(|sealed| keys.open(t, &sealed))
+                        .and_then(|v| String::from_utf8(v).ok())
+                        .map(Arc::from);
+                }
+            }
             for (i, c) in canon.iter().enumerate() {
                 if out[i].is_none()
                     && let Some(&k) = ask_idx.get(c.as_ref())

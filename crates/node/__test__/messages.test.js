@@ -129,3 +129,18 @@ test('maskingFetch fails closed', async () => {
   assert.equal(called, true)
   assert.equal(await r.text(), '{}')
 })
+
+test('previous keys still unmask', () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'awsmask-'))
+  const store = 'file:' + path.join(dir, 'vault.db')
+  const [oldKey, newKey] = ['11'.repeat(32), '22'.repeat(32)]
+  const masked = new Masker({ store, key: oldKey }).maskSync(QUESTION)
+  const rotated = new Masker({ store, key: newKey, previousKeys: [oldKey] })
+  assert.equal(rotated.unmaskSync(masked), QUESTION)
+  assert.notEqual(rotated.maskSync(QUESTION), masked)
+  assert.equal(new Masker({ store, key: newKey }).unmaskSync(masked), masked)
+  assert.throws(() => new Masker({ previousKeys: ['nope'] }), (err) => err.code === 'INVALID_CONFIG')
+})

@@ -56,6 +56,9 @@ pub struct MaskerOptions {
     pub ttl: Option<f64>,
     /// A CA certificate (PEM file) to verify `rediss://` servers with.
     pub tls_ca_file: Option<String>,
+    /// Master keys rotated out, newest first (64 hexadecimal digits each): their tokens still
+    /// unmask; new tokens use `key`.
+    pub previous_keys: Option<Vec<String>>,
 }
 
 /// An identifier found by `scan`: start and end in UTF-16 code units (JavaScript string
@@ -86,6 +89,7 @@ impl Masker {
             allow: None,
             ttl: None,
             tls_ca_file: None,
+            previous_keys: None,
         });
         let spec =
             StoreSpec::parse(o.store.as_deref().unwrap_or("memory")).map_err(|e| to_js(&e))?;
@@ -101,6 +105,14 @@ impl Masker {
             .namespace(o.namespace.as_deref().unwrap_or("default"));
         if let Some(key) = o.key {
             builder = builder.key(MasterKey::from_hex(&key).map_err(|e| to_js(&e))?);
+        }
+        if let Some(keys) = o.previous_keys {
+            let keys = keys
+                .iter()
+                .map(|k| MasterKey::from_hex(k))
+                .collect::<std::result::Result<Vec<_>, awsmask::Error>>()
+                .map_err(|e| to_js(&e))?;
+            builder = builder.previous_keys(keys);
         }
         if let Some(ttl) = o.ttl {
             if !(ttl.is_finite() && ttl > 0.0) {

@@ -94,7 +94,7 @@ struct PyMasker {
 #[pymethods]
 impl PyMasker {
     #[new]
-    #[pyo3(signature = (store="memory", *, namespace="default", key=None, kinds=None, allow=None, ttl=None, tls_ca_file=None))]
+    #[pyo3(signature = (store="memory", *, namespace="default", key=None, kinds=None, allow=None, ttl=None, tls_ca_file=None, previous_keys=None))]
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the Python keyword arguments"
@@ -108,9 +108,15 @@ impl PyMasker {
         allow: Option<Vec<String>>,
         ttl: Option<f64>,
         tls_ca_file: Option<std::path::PathBuf>,
+        previous_keys: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<Self> {
         let spec = StoreSpec::parse(store).map_err(|e| to_py(&e))?;
         let key = key.map(key_from).transpose()?;
+        let previous = previous_keys
+            .unwrap_or_default()
+            .iter()
+            .map(key_from)
+            .collect::<PyResult<Vec<_>>>()?;
         let mut config = Config::new();
         if let Some(kinds) = kinds {
             config = config.only(kinds);
@@ -120,7 +126,8 @@ impl PyMasker {
         }
         let mut builder = awsmask::Masker::builder()
             .configure(config)
-            .namespace(namespace);
+            .namespace(namespace)
+            .previous_keys(previous);
         if let Some(k) = key {
             builder = builder.key(k);
         }

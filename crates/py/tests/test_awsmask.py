@@ -220,3 +220,15 @@ def test_sse_unmasker_restores_tokens_split_across_events():
              if line.startswith("data: ") and "text_delta" in line]
     assert "".join(texts) == "Restart i-0123456789abcdef0 now"
     assert out.endswith(b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n')
+
+
+def test_previous_keys_still_unmask(tmp_path):
+    store = "file:%s" % (tmp_path / "vault.db")
+    old, new = bytes([1] * 32), "02" * 32
+    masked = Masker(store, key=old).mask(TEXT)
+    rotated = Masker(store, key=new, previous_keys=[old])
+    assert rotated.unmask(masked) == TEXT
+    assert rotated.mask(TEXT) != masked
+    assert Masker(store, key=new).unmask(masked) == masked
+    with pytest.raises(ConfigError):
+        Masker(key=new, previous_keys=["not hex"])

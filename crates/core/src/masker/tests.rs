@@ -412,3 +412,40 @@ fn with_namespace_is_the_masker_of_that_namespace() {
     assert_eq!(a.unmask(masked_b.text()).unwrap(), masked_b.text());
     assert_eq!(a.with_namespace("").unwrap_err().kind(), ErrorKind::Config);
 }
+
+#[test]
+fn tokens_of_a_rotated_key_still_unmask() {
+    let store: Arc<dyn MappingStore> = Arc::new(MemoryStore::new());
+    let (old, new) = (
+        MasterKey::from_bytes([1; 32]),
+        MasterKey::from_bytes([2; 32]),
+    );
+    let before = Masker::builder()
+        .key(old.clone())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let old_text = before.mask(TEXT).unwrap().text().to_owned();
+    let rotated = Masker::builder()
+        .key(new.clone())
+        .previous_keys([old])
+        .store(store.clone())
+        .build()
+        .unwrap();
+    // old tokens resolve; new ones use the new key only
+    assert_eq!(rotated.unmask(&old_text).unwrap(), TEXT);
+    let new_text = rotated.mask(TEXT).unwrap().text().to_owned();
+    assert_ne!(new_text, old_text);
+    assert_eq!(rotated.unmask(&new_text).unwrap(), TEXT);
+    // one answer may hold both
+    let both = format!("{old_text} | {new_text}");
+    assert_eq!(rotated.unmask(&both).unwrap(), format!("{TEXT} | {TEXT}"));
+    // and so does a masker of another namespace made from it
+    let other = rotated.with_namespace("other").unwrap();
+    let before_other = before.with_namespace("other").unwrap();
+    let t = before_other.mask(TEXT).unwrap().text().to_owned();
+    assert_eq!(other.unmask(&t).unwrap(), TEXT);
+    // without the old key, old tokens stay as they are
+    let forgot = Masker::builder().key(new).store(store).build().unwrap();
+    assert_eq!(forgot.unmask(&old_text).unwrap(), old_text);
+}

@@ -44,10 +44,11 @@ class Masker(_Masker):
     """Masks and unmasks text; safe to share between threads.
 
     ``Masker(store="memory", *, namespace="default", key=None, kinds=None, allow=None,
-    ttl=None, tls_ca_file=None)``: ``store`` is ``memory``, ``file:PATH``, ``redis://...``,
+    ttl=None, tls_ca_file=None, previous_keys=None)``: ``store`` is ``memory``, ``file:PATH``, ``redis://...``,
     ``rediss://...``, ``redis+cluster://...`` or ``rediss+cluster://...``; ``key`` is 32 bytes
     or 64 hexadecimal digits (a random key when ``None``); ``kinds`` limits detection to these
-    kind names; ``allow`` lists values never masked; ``ttl`` is in seconds.
+    kind names; ``allow`` lists values never masked; ``ttl`` is in seconds; ``previous_keys``
+    are master keys rotated out, newest first (their tokens still unmask).
     """
 
     async def amask(self, text: str, /) -> str:
