@@ -27,6 +27,10 @@ impl fmt::Debug for VaultStore {
     }
 }
 
+/// How long a call waits for another process's write to the vault before it fails: writes
+/// are short (one batch of claims), so a lock held longer is a stuck process.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
 fn store_err(path: &Path, what: &str, e: &dyn fmt::Display) -> Error {
     Error::new(
         ErrorKind::Store,
@@ -57,7 +61,7 @@ impl VaultStore {
         }
         create_private_file(path).map_err(|e| store_err(path, "cannot create it", &e))?;
         let conn = Connection::open(path).map_err(|e| store_err(path, "cannot open it", &e))?;
-        conn.busy_timeout(Duration::from_secs(30))
+        conn.busy_timeout(BUSY_WAIT)
             .map_err(|e| store_err(path, "cannot configure it", &e))?;
         // Two processes opening a new vault at once (`awsmask mask | awsmask unmask`) race to
         // switch it to WAL; SQLite reports that as busy without waiting, so retry a while.
@@ -85,11 +89,15 @@ impl VaultStore {
                 Err(e) => return Err(store_err(path, "not a usable vault", &e)),
             }
         }
-        // expired mappings go at open; a failure here (a busy vault) is harmless
+        // expired mappings go at open, unless another process is writing: then the next
+        // open does it (no waiting for the lock here)
+        let _ = conn.busy_timeout(Duration::ZERO);
         let _ = conn.execute(
             "DELETE FROM awsmask_mappings WHERE expires_ms <= ?1",
             params![now_ms()],
         );
+        conn.busy_timeout(BUSY_WAIT)
+            .map_err(|e| store_err(path, "cannot configure it", &e))?;
         Ok(VaultStore {
             conn: Mutex::new(conn),
             path: path.to_owned(),
