@@ -6,7 +6,14 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     let m = masker();
-    let masked = m.mask(text).expect("a memory store does not fail");
+    // refused only as input that cannot be masked exactly (an identifier cut in a word)
+    let masked = match m.mask(text) {
+        Ok(masked) => masked,
+        Err(e) => {
+            assert_eq!(e.kind(), awsmask::ErrorKind::Input, "{e}");
+            return;
+        }
+    };
     let back = m
         .unmask(masked.text())
         .expect("a memory store does not fail");

@@ -410,6 +410,22 @@ impl Masker {
     /// The token of every match, claiming new ones in one store call (plus one per round of
     /// collisions, which are rare).
     fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<BatchTokens, Error> {
+        // a token glued to a letter, digit or `_` after it would not be read back as a token:
+        // only an identifier cut at MAX_MATCH_LEN in the middle of a word ends so, and such
+        // text cannot be masked exactly (fail closed)
+        if matches.iter().any(|m| {
+            h.get(m.end())
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        }) {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "an identifier runs on past {} bytes into the word after it: it cannot be \
+                     masked so that it comes back exactly",
+                    crate::detect::MAX_MATCH_LEN
+                ),
+            ));
+        }
         let inner = &*self.inner;
         let now = Instant::now();
         let fresh_since = now.checked_sub(inner.cache_for);

@@ -449,3 +449,27 @@ fn tokens_of_a_rotated_key_still_unmask() {
     let forgot = Masker::builder().key(new).store(store).build().unwrap();
     assert_eq!(forgot.unmask(&old_text).unwrap(), old_text);
 }
+
+#[test]
+fn an_identifier_cut_inside_a_word_is_refused() {
+    let m = Masker::new().unwrap();
+    // an ARN longer than MAX_MATCH_LEN, running on in the same word: its token would be glued
+    // to the rest and not read back
+    let long = format!(
+        "see arn:aws:iam::123456789012:role/{} now",
+        "f".repeat(crate::MAX_MATCH_LEN)
+    );
+    let e = m.mask(&long).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+    assert!(!e.to_string().contains("123456789012"));
+    let mut out = Vec::new();
+    assert!(m.mask_stream(long.as_bytes(), &mut out).is_err());
+    assert!(!String::from_utf8_lossy(&out).contains("123456789012"));
+    // cut where a word ends anyway: masked, and it comes back
+    let ok = format!(
+        "see arn:aws:iam::123456789012:role/{}/ok now",
+        "f".repeat(100)
+    );
+    let masked = m.mask(&ok).unwrap();
+    assert_eq!(m.unmask(masked.text()).unwrap(), ok);
+}
