@@ -8,7 +8,6 @@ fuzz_target!(|input: (&str, Vec<u8>)| {
     let (text, cuts) = input;
     let m = masker();
     // mask first, so that the answer holds tokens that resolve
-    // mask first, so that the answer holds tokens that resolve
     let masked = match m.mask(text) {
         Ok(masked) => masked.text().to_owned(),
         Err(e) => {
