@@ -388,11 +388,12 @@ impl Masker {
         out.clear();
         let h = text.as_bytes();
         let found: Vec<Match> = self.inner.det.find_iter(h).collect();
-        let matches = Detector::propagate(h, found, &[], 0, h.len());
+        let mut matches = Detector::propagate(h, found, &[], 0, h.len());
         if matches.is_empty() {
             out.push_str(text);
             return Ok(Vec::new());
         }
+        unglue(h, &mut matches, 0)?;
         let tokens = self.tokens_for(h, &matches)?;
         out.reserve(text.len() + matches.len() * 8);
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
@@ -410,22 +411,6 @@ impl Masker {
     /// The token of every match, claiming new ones in one store call (plus one per round of
     /// collisions, which are rare).
     fn tokens_for(&self, h: &[u8], matches: &[Match]) -> Result<BatchTokens, Error> {
-        // a token glued to a letter, digit or `_` after it would not be read back as a token:
-        // only an identifier cut at MAX_MATCH_LEN in the middle of a word ends so, and such
-        // text cannot be masked exactly (fail closed)
-        if matches.iter().any(|m| {
-            h.get(m.end())
-                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
-        }) {
-            return Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "an identifier runs on past {} bytes into the word after it: it cannot be \
-                     masked so that it comes back exactly",
-                    crate::detect::MAX_MATCH_LEN
-                ),
-            ));
-        }
         let inner = &*self.inner;
         let now = Instant::now();
         let fresh_since = now.checked_sub(inner.cache_for);
@@ -634,6 +619,8 @@ impl Masker {
         if matches.is_empty() {
             return Ok((out, Vec::new()));
         }
+        // the separators are no word: widening stops at them
+        unglue(h, &mut matches, 0)?;
         let tokens = self.tokens_for(h, &matches)?;
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
         for m in &matches {
@@ -918,13 +905,14 @@ impl Masker {
             .filter(|m| m.start() >= *flushed)
             .map(|m| m.shifted_back(base))
             .collect();
-        let local = Detector::propagate(
+        let mut local = Detector::propagate(
             buf,
             local,
             known.order.make_contiguous(),
             region.0,
             region.1,
         );
+        unglue(buf, &mut local, region.0)?;
         known.remember(buf, &local);
         // every token first: on a store error nothing of this batch is written
         let tokens = if local.is_empty() {
@@ -947,8 +935,10 @@ impl Masker {
             .map_err(|e| Error::io(format!("cannot write the output: {e}"), &e))?;
         stats.bytes_out += out.len() as u64;
         *flushed = base + upto_local;
-        buf.drain(..upto_local);
-        *buf_start = *flushed;
+        // the last byte written stays: the next batch's first match needs its neighbour
+        let keep_from = upto_local.saturating_sub(1);
+        buf.drain(..keep_from);
+        *buf_start = base + keep_from;
         Ok(())
     }
 
@@ -1148,6 +1138,51 @@ pub struct StreamUnmasker {
     /// the text is JSON (a tool's input as it streams): values are written as JSON string
     /// content, escaped where JSON needs it
     json: bool,
+}
+
+/// How far a match is widened to the edges of a word it is glued to.
+const UNGLUE_MAX: usize = 64;
+
+/// Widens every match glued to a letter, digit or `_` (a host name after `name_`, a URL right
+/// after a letter, an identifier cut at `MAX_MATCH_LEN` inside a word) to the edges of that
+/// word: a token glued to a word would not be read back as a token, and the text would not
+/// come back. Bytes before `from` are written already and are not widened into. Fails closed
+/// when a word runs on more than 64 bytes, or into another match.
+fn unglue(h: &[u8], matches: &mut [Match], from: usize) -> Result<(), Error> {
+    let refuse = || {
+        Error::new(
+            ErrorKind::Input,
+            "an identifier runs into a long word around it: it cannot be masked so that it \
+             comes back exactly",
+        )
+    };
+    let glued_right = |e: usize| {
+        h.get(e)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    for i in 0..matches.len() {
+        let m = matches[i];
+        let (mut s, mut e) = (m.start(), m.end());
+        if crate::detect::left_ok(h, s) && !glued_right(e) {
+            continue;
+        }
+        let floor = if i > 0 { matches[i - 1].end() } else { 0 }.max(from);
+        while !crate::detect::left_ok(h, s) {
+            if s <= floor || m.start() - s >= UNGLUE_MAX {
+                return Err(refuse());
+            }
+            s -= 1;
+        }
+        let ceiling = matches.get(i + 1).map_or(h.len(), Match::start);
+        while glued_right(e) {
+            if e >= ceiling || e - m.end() >= UNGLUE_MAX {
+                return Err(refuse());
+            }
+            e += 1;
+        }
+        matches[i] = Match::new(s, e, m.kind());
+    }
+    Ok(())
 }
 
 fn check_namespace(namespace: &str) -> Result<(), Error> {

@@ -453,11 +453,11 @@ fn tokens_of_a_rotated_key_still_unmask() {
 #[test]
 fn an_identifier_cut_inside_a_word_is_refused() {
     let m = Masker::new().unwrap();
-    // an ARN longer than MAX_MATCH_LEN, running on in the same word: its token would be glued
-    // to the rest and not read back
+    // an ARN longer than MAX_MATCH_LEN, running on in the same word far past the cut: its
+    // token would be glued to the rest and not read back
     let long = format!(
         "see arn:aws:iam::123456789012:role/{} now",
-        "f".repeat(crate::MAX_MATCH_LEN)
+        "f".repeat(crate::MAX_MATCH_LEN + 200)
     );
     let e = m.mask(&long).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Input);
@@ -465,6 +465,13 @@ fn an_identifier_cut_inside_a_word_is_refused() {
     let mut out = Vec::new();
     assert!(m.mask_stream(long.as_bytes(), &mut out).is_err());
     assert!(!String::from_utf8_lossy(&out).contains("123456789012"));
+    // cut a few bytes before the word ends: widened to the word's end, and it comes back
+    let near = format!(
+        "see arn:aws:iam::123456789012:role/{} now",
+        "f".repeat(crate::MAX_MATCH_LEN)
+    );
+    let masked = m.mask(&near).unwrap();
+    assert_eq!(m.unmask(masked.text()).unwrap(), near);
     // cut where a word ends anyway: masked, and it comes back
     let ok = format!(
         "see arn:aws:iam::123456789012:role/{}/ok now",
@@ -472,4 +479,26 @@ fn an_identifier_cut_inside_a_word_is_refused() {
     );
     let masked = m.mask(&ok).unwrap();
     assert_eq!(m.unmask(masked.text()).unwrap(), ok);
+}
+
+#[test]
+fn identifiers_glued_to_a_word_come_back() {
+    // found by fuzzing: a host right after `name_`, a URL right after a letter
+    let m = Masker::new().unwrap();
+    for text in [
+        "redis_primary_endpoint = \"clustercfg.etl-sessionsy_endpointva.apn1.cache.amazonaws.com\"",
+        "ok so queue Ahttps://us-east-1.queue.amazonaws.com/465336455084/zenith_onboarding_jobs` has 40k",
+        "x i-0123456789abcdef0_suffix and prefix_vpc-0a1b2c3d",
+    ] {
+        let masked = m.mask(text).unwrap();
+        assert!(
+            !masked.text().contains("amazonaws.com"),
+            "{}",
+            masked.text()
+        );
+        assert_eq!(m.unmask(masked.text()).unwrap(), text);
+        let mut out = Vec::new();
+        m.mask_stream(text.as_bytes(), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), masked.text());
+    }
 }
