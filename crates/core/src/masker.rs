@@ -899,7 +899,19 @@ impl Masker {
             upto.saturating_sub(base).max(*flushed - base),
         );
         // a match may start inside text an earlier batch already replaced (a propagated
-        // occurrence runs past its batch's end): it was masked with that text
+        // occurrence runs past its batch's end): it was masked with that text. One that runs
+        // on past what was written (a match that starts inside a word widened by the last
+        // batch) would be left half masked: fail closed
+        if matches
+            .iter()
+            .any(|m| m.start() < *flushed && m.end() > *flushed)
+        {
+            return Err(Error::new(
+                ErrorKind::Input,
+                "an identifier overlaps text masked before it: it cannot be masked so that it \
+                 comes back exactly",
+            ));
+        }
         let local: Vec<Match> = matches
             .iter()
             .filter(|m| m.start() >= *flushed)
