@@ -30,6 +30,8 @@ class Stub:
         self.gate_opened = False
         # characters of text per streamed delta
         self.delta_size = 3
+        # when set, the answer's text (instead of the echo)
+        self.answer_text: str | None = None
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,10 +60,13 @@ class Stub:
                 if self.path.startswith("/v1/messages/count_tokens"):
                     self.send_json(200, {"input_tokens": len(raw) // 4})
                     return
+                message = answer(body)
+                if stub.answer_text is not None:
+                    message["content"] = [{"type": "text", "text": stub.answer_text}]
                 if body.get("stream"):
-                    self.send_stream(body)
+                    self.send_stream(message)
                 else:
-                    self.send_json(200, answer(body))
+                    self.send_json(200, message)
 
             def send_json(self, status: int, obj: dict) -> None:
                 data = json.dumps(obj).encode()
@@ -71,13 +76,13 @@ class Stub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def send_stream(self, body: dict) -> None:
+            def send_stream(self, message: dict) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream; charset=utf-8")
                 self.send_header("cache-control", "no-cache")
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                for event in stream_events(answer(body), stub.delta_size):
+                for event in stream_events(message, stub.delta_size):
                     data = event.encode()
                     cut = len(data) // 2 + 1
                     for piece in (data[:cut], data[cut:]):

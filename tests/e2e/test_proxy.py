@@ -355,3 +355,42 @@ def test_a_tls_upstream_is_verified(tmp_path):
         assert trusted.stop() == 0
         assert untrusted.stop() == 0
         tls_stub.close()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_a_store_lost_while_answering_ends_the_stream_with_an_error_event(stub):
+    port = free_port()
+    redis = start_redis(port)
+    store = "redis://127.0.0.1:%d" % port
+    first, second = Proxy(stub.url, "--store", store), Proxy(stub.url, "--store", store)
+    try:
+        # tokens made by one proxy; the other knows them only through the store
+        c1 = anthropic.Anthropic(base_url=first.url, api_key="k", max_retries=0)
+        c1.messages.create(model="stub-model", max_tokens=1,
+                           messages=[{"role": "user", "content": QUESTION}])
+        masked = json.loads(last_body(stub))["messages"][0]["content"]
+        stub.answer_text = masked
+        c2 = anthropic.Anthropic(base_url=second.url, api_key="k", max_retries=0)
+        # with the store up, the second proxy restores them
+        msg = c2.messages.create(model="stub-model", max_tokens=1,
+                                 messages=[{"role": "user", "content": "hello"}])
+        assert msg.content[0].text == QUESTION
+        # a third proxy, fresh cache, store gone: the stream ends with an error event
+        third = Proxy(stub.url, "--store", store)
+        redis.kill()
+        redis.wait()
+        r = httpx.post(third.url + "/v1/messages", timeout=60,
+                       json={"model": "stub-model", "max_tokens": 1, "stream": True,
+                             "messages": [{"role": "user", "content": "hello"}]})
+        assert r.status_code == 200
+        assert "event: error" in r.text
+        assert '"type":"api_error"' in r.text
+        for v in IDS:
+            assert v not in r.text
+        assert third.stop() == 0
+    finally:
+        stub.answer_text = None
+        assert first.stop() == 0
+        assert second.stop() == 0
+        redis.kill()
+        redis.wait()
