@@ -11,13 +11,12 @@ import sqlite3
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import anthropic
 import pytest
 
 from stub import Stub
-from test_proxy import BIN, KEY, QUESTION, Proxy, free_port
+from test_proxy import BIN, KEY, QUESTION, Proxy, free_port, make_certs, start_redis
 
 TEXT = b'{"InstanceId": "i-0123456789abcdef0", "VpcId": "vpc-0a1b2c3d", "OwnerId": "123456789012"}\n'
 VALUES = [b"i-0123456789abcdef0", b"vpc-0a1b2c3d", b"123456789012"]
@@ -28,43 +27,13 @@ def awsmask(args: list[str], stdin: bytes, env: dict | None = None, timeout: flo
                           env=dict(os.environ, AWSMASK_KEY=KEY, **(env or {})))
 
 
-def certs(d: Path, days: int) -> tuple[Path, Path, Path]:
-    """A CA and a certificate for 127.0.0.1 valid for `days` (-1: expired yesterday)."""
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
-    run("req", "-x509", "-new", "-key", "ca.key", "-days", "2", "-subj", "/CN=faults CA", "-out", "ca.crt")
-    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key")
-    run("req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr")
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", str(days), "-extfile", "san.ext", "-out", "server.crt")
-    return d / "ca.crt", d / "server.crt", d / "server.key"
-
-
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
 
-def start_redis(*args: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    tls = "--tls-cert-file" in args
-    ports = ["--port", "0", "--tls-port", str(port)] if tls else ["--port", str(port)]
-    proc = subprocess.Popen(["redis-server", *ports, "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", *args], stdout=subprocess.DEVNULL)
-    import socket
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
-
-
 @needs_openssl
 def test_an_expired_upstream_certificate_is_refused(tmp_path):
-    ca, cert, key = certs(tmp_path, -1)
+    ca, cert, key = make_certs(tmp_path, -1)
     stub = Stub(tls=(str(cert), str(key)))
     proxy = Proxy(stub.url, "--store", "memory", "--upstream-ca-file", str(ca))
     try:
@@ -82,9 +51,10 @@ def test_an_expired_upstream_certificate_is_refused(tmp_path):
 @needs_openssl
 @needs_redis
 def test_an_expired_or_untrusted_redis_certificate_is_refused(tmp_path):
-    ca, cert, key = certs(tmp_path, -1)
-    redis, port = start_redis("--tls-cert-file", str(cert), "--tls-key-file", str(key),
-                              "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no")
+    ca, cert, key = make_certs(tmp_path, -1)
+    port = free_port()
+    redis = start_redis(port, "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+                        "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no")
     try:
         for extra in (["--tls-ca-file", str(ca)], []):
             out = awsmask(["mask", "--store", "rediss://127.0.0.1:%d" % port, *extra], TEXT)
@@ -98,7 +68,8 @@ def test_an_expired_or_untrusted_redis_certificate_is_refused(tmp_path):
 
 @needs_redis
 def test_a_frozen_redis_fails_within_the_deadline_and_recovers():
-    redis, port = start_redis()
+    port = free_port()
+    redis = start_redis(port)
     store = "redis://127.0.0.1:%d" % port
     try:
         # a long-running masker: the proxy, frozen store under it

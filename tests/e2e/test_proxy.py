@@ -210,9 +210,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_redis(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+def start_redis(port: int, *args: str) -> subprocess.Popen:
+    """A redis-server of its own on 127.0.0.1:`port` (TLS on that port when `args` give a
+    certificate), once it accepts connections."""
+    ports = ["--port", "0", "--tls-port", str(port)] if "--tls-cert-file" in args else ["--port", str(port)]
+    proc = subprocess.Popen(["redis-server", *ports, "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", *args], stdout=subprocess.DEVNULL)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -317,8 +320,9 @@ def test_sigterm_lets_the_answer_in_flight_finish(stub):
         httpx.get(p.url + "/healthz")
 
 
-def make_certs(d: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a certificate for 127.0.0.1 that it signed: (ca, cert, key)."""
+def make_certs(d: Path, days: int = 2) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate for 127.0.0.1 that it signed, valid for `days` (-1: expired
+    yesterday): (ca, cert, key)."""
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
     run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
@@ -327,7 +331,7 @@ def make_certs(d: Path) -> tuple[Path, Path, Path]:
     run("req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr")
     (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+        "-days", str(days), "-extfile", "san.ext", "-out", "server.crt")
     return d / "ca.crt", d / "server.crt", d / "server.key"
 
 
