@@ -37,7 +37,7 @@ enum Command {
     /// kept in the store (by default a vault file that `awsmask unmask` in another process
     /// reads too). Streams in bounded memory. Fails closed: on any error the exit status is 2
     /// and nothing past the last fully masked point is written.
-    Mask(mask::StoreArgs),
+    Mask(mask::MaskArgs),
     /// Put the real values back for the tokens on stdin, writing to stdout as it reads.
     ///
     /// Only tokens of the namespace resolve; any other text passes unchanged. Tokens may come

@@ -39,13 +39,20 @@ pub(crate) struct StoreArgs {
     /// How long a mapping lives after its last use, in days.
     #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
     ttl_days: f64,
+}
+
+/// `awsmask mask`: where mappings live, and which kinds to mask.
+#[derive(clap::Args, Debug)]
+pub(crate) struct MaskArgs {
     #[command(flatten)]
-    kinds: crate::KindArgs,
+    pub(crate) store: StoreArgs,
+    #[command(flatten)]
+    pub(crate) kinds: crate::KindArgs,
 }
 
 impl StoreArgs {
-    /// Builds the masker these arguments describe.
-    pub(crate) fn masker(&self) -> anyhow::Result<Masker> {
+    /// Builds the masker these arguments describe, finding the kinds `kinds` says.
+    pub(crate) fn masker(&self, kinds: &crate::KindArgs) -> anyhow::Result<Masker> {
         let spec = match &self.store {
             Some(s) => StoreSpec::parse(s)?,
             None => StoreSpec::File(default_vault()?),
@@ -66,7 +73,7 @@ impl StoreArgs {
             }
         }
         Ok(Masker::builder()
-            .configure(self.kinds.config())
+            .configure(kinds.config())
             .store(store)
             .key(key)
             .previous_keys(previous)
@@ -185,8 +192,8 @@ fn stdout_writer() -> Box<dyn Write> {
     }
 }
 
-pub(crate) fn run_mask(args: &StoreArgs) -> anyhow::Result<u8> {
-    let masker = args.masker()?;
+pub(crate) fn run_mask(args: &MaskArgs) -> anyhow::Result<u8> {
+    let masker = args.store.masker(&args.kinds)?;
     let mut input = Progress::new(io::stdin().lock(), "masked");
     let mut out = stdout_writer();
     let result = masker.mask_stream(&mut input, &mut out);
@@ -199,7 +206,8 @@ pub(crate) fn run_mask(args: &StoreArgs) -> anyhow::Result<u8> {
 }
 
 pub(crate) fn run_unmask(args: &StoreArgs) -> anyhow::Result<u8> {
-    let masker = args.masker()?;
+    // unmasking finds tokens, not identifiers: the default kinds serve
+    let masker = args.masker(&crate::KindArgs::default())?;
     let mut unmasker = masker.stream_unmasker();
     let mut input = Progress::new(io::stdin().lock(), "unmasked");
     let stdout = io::stdout();

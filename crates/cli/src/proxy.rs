@@ -58,13 +58,15 @@ pub(crate) struct ProxyArgs {
     max_body_bytes: usize,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    kinds: crate::KindArgs,
 }
 
 /// Runs the proxy until SIGTERM or Ctrl-C, then lets the requests in flight finish (for at
 /// most 30 seconds).
 pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<u8> {
     // the masker is built before the runtime: opening a store may block
-    let masker = args.store.masker()?;
+    let masker = args.store.masker(&args.kinds)?;
     // dropped after the runtime: a Redis store runs a runtime of its own, which must not be
     // dropped from async code
     let _store_owner = masker.clone();
