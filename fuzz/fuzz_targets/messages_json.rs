@@ -7,21 +7,23 @@ use awsmask_fuzz::masker;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-fn unmask_all(m: &Masker, v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(m.unmask(s).expect("memory store").into_owned()),
-        Value::Array(a) => Value::Array(a.iter().map(|x| unmask_all(m, x)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| {
-                    (
-                        m.unmask(k).expect("memory store").into_owned(),
-                        unmask_all(m, x),
-                    )
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+/// Whether `out` is `orig` with some strings masked: side by side, every string (member
+/// names too) is either unchanged or unmasks to the original. A string left alone may look
+/// like a token of this namespace; it is not unmasked then.
+fn same_but_masked(m: &Masker, orig: &Value, out: &Value) -> bool {
+    let string = |o: &str, x: &str| o == x || m.unmask(x).expect("memory store") == o;
+    match (orig, out) {
+        (Value::String(o), Value::String(x)) => string(o, x),
+        (Value::Array(o), Value::Array(x)) => {
+            o.len() == x.len() && o.iter().zip(x).all(|(a, b)| same_but_masked(m, a, b))
+        }
+        (Value::Object(o), Value::Object(x)) => {
+            o.len() == x.len()
+                && o.iter()
+                    .zip(x)
+                    .all(|((ok, ov), (xk, xv))| string(ok, xk) && same_but_masked(m, ov, xv))
+        }
+        (o, x) => o == x,
     }
 }
 
@@ -34,7 +36,10 @@ fuzz_target!(|body: &str| {
         Ok(masked) => {
             if let Some(original) = &parsed {
                 let out: Value = serde_json::from_str(masked.text()).expect("valid JSON out");
-                assert_eq!(&unmask_all(m, &out), original);
+                assert!(
+                    same_but_masked(m, original, &out),
+                    "not the request, masked"
+                );
             }
         }
         Err(e) => assert_eq!(e.kind(), ErrorKind::Input),
