@@ -719,25 +719,10 @@ impl Masker {
             }
         }
         if !ask.is_empty() {
-            let found = inner.store.resolve(inner.keys.id(), &ask, inner.ttl)?;
-            if found.len() != ask.len() {
-                return Err(Error::new(
-                    ErrorKind::Store,
-                    "the store answered a different number of lookups",
-                ));
-            }
-            let opened: Vec<Option<Arc<str>>> = ask
-                .iter()
-                .zip(found)
-                .map(|(t, f)| {
-                    f.and_then(|sealed| inner.keys.open(t, &sealed))
-                        .and_then(|v| String::from_utf8(v).ok())
-                        .map(Arc::from)
-                })
-                .collect();
-            let mut opened = opened;
-            // tokens of keys rotated out: asked in their namespaces, newest key first
-            for keys in &inner.previous {
+            // the current key's namespace first, then those of keys rotated out, newest
+            // first, each asked only for the tokens still unknown
+            let mut opened: Vec<Option<Arc<str>>> = vec![None; ask.len()];
+            for keys in std::iter::once(&inner.keys).chain(&inner.previous) {
                 let left: Vec<usize> = (0..ask.len()).filter(|&k| opened[k].is_none()).collect();
                 if left.is_empty() {
                     break;
