@@ -360,9 +360,24 @@ catalogue! {
     CognitoIdentityPool => ("cognito_identity_pool", "COGIDP", true, "Cognito identity pool id: region:UUID",
         [ex("\"IdentityPoolId\": \"eu-west-1:63f9227f-72b4-4a39-886a-2a8656a249d4\"", "eu-west-1:63f9227f-72b4-4a39-886a-2a8656a249d4")], []),
 
+    // ---- names known by where they stand ----
+    ResourceName => ("resource_name", "RES", true, "a resource name or id known by where it stands: the id Terraform reports for a resource (aws_x.y: Refreshing state... [id=...]) when no other kind claims it, and a kebab-case name of three parts or more alone on a line or chat message, or set in prose of a non-Latin script",
+        [ex("aws_iam_role.ci: Refreshing state... [id=acme-ci-deployer]", "acme-ci-deployer"),
+         ex("aws_route53_record.www: Creation complete after 41s [id=Z0HYWE4KVOOX6_www.example.com_A]", "Z0HYWE4KVOOX6_www.example.com_A"),
+         ex("почему orders-api-qa не видит очередь", "orders-api-qa"),
+         ex("函数「billing-export-prod」超时了", "billing-export-prod"),
+         ex("[09:13] <nkechi> contoso-data-lake-silver\n[09:15] <heidi> ok", "contoso-data-lake-silver"),
+         ex("which one?\n  acme-invoices-archive\n", "acme-invoices-archive"),
+         ex("{\"type\": \"text\", \"text\": \"acme-orders-archive\"}", "acme-orders-archive")],
+        ["aws_instance.web: Still creating... [10s elapsed]", "data.aws_region.current: Reading... [id=1234567]",
+         "une approche state-of-the-art pour", "Name:             geo-api-ghnjvsw9r2-hdjjc",
+         "заголовок x-amz-request-id пуст", "флаг --force-new-deployment нужен", "регион eu-central-1",
+         "RequestId: 1bd3a28b-63a6-4aac-8aec-036ba6b06eee\n", "see state-of-the-art\n",
+         "{\"text\": \"see acme-orders-archive\"}"]),
+
     // ---- off by default ----
     NameLike => ("name_like", "NAME", false, "off by default: any lowercase kebab-case word of three or more parts (orders-api-qa), the way teams name buckets, functions, tables, clusters and databases, wherever it stands. Masks names that no context marks, and words such as state-of-the-art too",
         [ex("why can't invoice-enricher-test see the queue", "invoice-enricher-test"),
-         ex("<nkechi> contoso-data-lake-silver", "contoso-data-lake-silver")],
+         ex("the files are in contoso-data-lake-silver now", "contoso-data-lake-silver")],
         ["us-east-1 and us-east-1a", "on 2024-01-15", "a one-off", "Bucket-Name-Test", "x1-y2-z3"]),
 }

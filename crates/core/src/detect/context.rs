@@ -361,6 +361,10 @@ impl ContextIndex {
                 terraform_id(h, k0, k1, sink);
                 continue;
             }
+            if (word == b"text" || word == b"content") && h[p] == b':' {
+                super::names::json_text_name(h, p + 1, sink);
+                continue;
+            }
             if word.eq_ignore_ascii_case(b"buckets") && h[p] == b':' {
                 lists.buckets = Some(k0);
             }
@@ -457,6 +461,15 @@ fn terraform_id(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
         return;
     }
     let Some(&(_, kind)) = TF_RESOURCES.iter().find(|r| r.0 == ty) else {
+        // `aws_iam_role.ci: Refreshing state... [id=acme-ci-deployer]`: the id Terraform
+        // reports for a resource of another type, on the address's line
+        if k0 > 0
+            && h[k0 - 1] == b'['
+            && h[t0 + n] == b'.'
+            && memchr::memchr(b'\n', &h[t0..k0]).is_none()
+        {
+            terraform_progress_id(h, k1 + 1, sink);
+        }
         return;
     };
     let ctx = Context {
@@ -466,6 +479,24 @@ fn terraform_id(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
     };
     if let Some((v, end)) = context_value(h, k0, k1, &ctx) {
         sink.push(v, end, kind);
+    }
+}
+
+/// The id in `[id=...]` from `v` to the `]`: up to 256 bytes of the characters Terraform ids
+/// are made of, with a letter (a number is a data source's hash).
+fn terraform_progress_id(h: &[u8], v: usize, sink: &mut Sink) {
+    let n = run(h, v, 257, |c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'/' | b':' | b',' | b'|' | b'+' | b'=' | b'@'
+            )
+    });
+    if (3..=256).contains(&n)
+        && h.get(v + n) == Some(&b']')
+        && h[v..v + n].iter().any(u8::is_ascii_alphabetic)
+    {
+        sink.push(v, v + n, K::ResourceName);
     }
 }
 

@@ -116,8 +116,10 @@ const KMS_CONTEXT: &[&[u8]] = &[
 
 /// Finds everything anchored on a `-`: resource ids, UUIDs (KMS keys, Cognito identity
 /// pools), `ip-a-b-c-d` host names and console-style account ids.
-pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
+pub(crate) fn find_dash_ids(h: &[u8], names: bool, sink: &mut Sink) {
     let mut skip_to = 0;
+    // where the last kebab-case word checked for a name ends: each is checked once
+    let mut names_to = 0;
     for d in memchr::memchr_iter(b'-', h) {
         if d < skip_to || d + 1 >= h.len() {
             continue;
@@ -140,39 +142,42 @@ pub(crate) fn find_dash_ids(h: &[u8], sink: &mut Sink) {
             skip_to = end;
             continue;
         }
-        // prefix: letters and inner dashes before `d`
-        let mut s = d;
-        while s > 0 && d - s < MAX_PREFIX && (h[s - 1].is_ascii_lowercase() || h[s - 1] == b'-') {
-            s -= 1;
-        }
-        while s < d && h[s] == b'-' {
-            s += 1;
-        }
-        if s == d {
-            continue;
-        }
-        // the longest prefix that starts at a boundary (a JSON escape such as `\u201c` may
-        // leave hex letters glued to the prefix)
-        for start in s..d {
-            if !left_ok(h, start) || (start > 0 && h[start - 1] == b'-') {
-                continue;
-            }
-            let prefix = &h[start..d];
-            if prefix == b"ip" {
-                if let Some(end) = ip_host(h, d + 1) {
-                    sink.push(start, end, K::Ec2Hostname);
-                    skip_to = end;
-                }
-                break;
-            } else if let Some((kind, body)) = prefix_kind(prefix) {
-                if let Some(end) = body_end(h, d + 1, body) {
-                    sink.push(start, end, kind);
-                    skip_to = end;
-                }
-                break;
-            }
+        if let Some(end) = prefixed_id(h, d, sink) {
+            skip_to = end;
+        } else if names && d >= names_to {
+            names_to = super::names::resource_name_at(h, d, sink);
         }
     }
+}
+
+/// A resource id (or `ip-…` host name) whose prefix ends at the `-` at `d`; returns its end.
+fn prefixed_id(h: &[u8], d: usize, sink: &mut Sink) -> Option<usize> {
+    // prefix: letters and inner dashes before `d`
+    let mut s = d;
+    while s > 0 && d - s < MAX_PREFIX && (h[s - 1].is_ascii_lowercase() || h[s - 1] == b'-') {
+        s -= 1;
+    }
+    while s < d && h[s] == b'-' {
+        s += 1;
+    }
+    // the longest prefix that starts at a boundary (a JSON escape such as `\u201c` may
+    // leave hex letters glued to the prefix)
+    for start in s..d {
+        if !left_ok(h, start) || (start > 0 && h[start - 1] == b'-') {
+            continue;
+        }
+        let prefix = &h[start..d];
+        if prefix == b"ip" {
+            let end = ip_host(h, d + 1)?;
+            sink.push(start, end, K::Ec2Hostname);
+            return Some(end);
+        } else if let Some((kind, body)) = prefix_kind(prefix) {
+            let end = body_end(h, d + 1, body)?;
+            sink.push(start, end, kind);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// A bucket named after its region, found from the `-` at `d` before the region: `[name]-
@@ -220,48 +225,6 @@ fn region_named_bucket(h: &[u8], d: usize) -> Option<(usize, usize)> {
         return None;
     }
     Some((start, end))
-}
-
-/// Lowercase kebab-case words of three or more parts (the `name_like` kind, off by default):
-/// `[a-z0-9]+(-[a-z0-9]+){2,}`, 8 to 63 bytes, two parts with letters, standing alone (not in a
-/// host name, path, URL or longer token), and not a region or zone.
-pub(crate) fn find_name_like(h: &[u8], sink: &mut Sink) {
-    let name_byte = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-';
-    let mut skip_to = 0;
-    for d in memchr::memchr_iter(b'-', h) {
-        if d < skip_to || d == 0 || d + 1 >= h.len() {
-            continue;
-        }
-        let s = d - run_back(h, d, 64, name_byte);
-        let e = d + run(h, d, 65, name_byte);
-        skip_to = e;
-        let (s, e) = (
-            s + run(h, s, 64, |c| c == b'-'),
-            e - run_back(h, e, 64, |c| c == b'-'),
-        );
-        if e <= s || !(8..=63).contains(&(e - s)) {
-            continue;
-        }
-        let word = &h[s..e];
-        let alone = (s == 0 || !matches!(h[s - 1], b'.' | b'/' | b':' | b'@' | b'\\'))
-            && left_ok(h, s)
-            && !h
-                .get(e)
-                .is_some_and(|&c| is_word(c) || matches!(c, b'/' | b':' | b'@'))
-            && !(h.get(e) == Some(&b'.') && h.get(e + 1).is_some_and(u8::is_ascii_alphanumeric));
-        let parts = word.split(|&c| c == b'-');
-        let (mut n, mut wordy, mut empty) = (0, 0, false);
-        for p in parts {
-            n += 1;
-            empty |= p.is_empty();
-            wordy += usize::from(p.iter().filter(|c| c.is_ascii_lowercase()).count() >= 2);
-        }
-        let zone = word.last().is_some_and(u8::is_ascii_lowercase)
-            && is_known_region(&word[..word.len() - 1]);
-        if alone && n >= 3 && !empty && wordy >= 2 && !is_known_region(word) && !zone {
-            sink.push(s, e, K::NameLike);
-        }
-    }
 }
 
 fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {

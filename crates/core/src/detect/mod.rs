@@ -13,6 +13,7 @@ mod bytes;
 mod context;
 mod hosts;
 mod ids;
+mod names;
 mod net;
 mod stream;
 
@@ -54,6 +55,7 @@ const PROPAGATES: u128 = {
         K::SecretAccessKey,
         K::SessionToken,
         K::CanonicalUserId,
+        K::ResourceName,
     ];
     let mut bits = 0u128;
     let mut i = 0;
@@ -653,9 +655,9 @@ impl Detector {
         if self.inner.enabled[K::AwsmaskToken as usize] {
             self.find_tokens(h, &mut |s, e| sink.push(s, e, K::AwsmaskToken));
         }
-        ids::find_dash_ids(h, sink);
+        ids::find_dash_ids(h, self.inner.enabled[K::ResourceName as usize], sink);
         if self.inner.enabled[K::NameLike as usize] {
-            ids::find_name_like(h, sink);
+            names::find_name_like(h, sink);
         }
         ids::find_upper_ids(h, sink);
         ids::find_cognito_pools(h, sink);

@@ -164,6 +164,72 @@ fn context_rules() {
 }
 
 #[test]
+fn names_known_by_where_they_stand() {
+    // in prose of a non-Latin script, across quotes and brackets, glued to CJK
+    assert_eq!(
+        found("почему «orders-api-qa» не видит очередь"),
+        ["orders-api-qa=resource_name"]
+    );
+    assert_eq!(
+        found("関数 billing-export-prod がタイムアウトしました"),
+        ["billing-export-prod=resource_name"]
+    );
+    assert_eq!(
+        found("请检查payments-worker-prod的日志"),
+        ["payments-worker-prod=resource_name"]
+    );
+    // ... but not in Latin prose, not a flag, a header, a region or hex, nor in a host name
+    for text in [
+        "pourquoi orders-api-qa ne voit pas la file",
+        "флаг --force-new-deployment нужен",
+        "заголовок x-amz-request-id пуст",
+        "регион ap-southeast-2 и зона ap-southeast-2a",
+        "ключ abcd1234-ef56-7890 пуст",
+        "хост orders-api-qa.internal.example не отвечает",
+        "путь /srv/orders-api-qa/ пуст",
+    ] {
+        assert_eq!(found(text), Vec::<String>::new(), "{text}");
+    }
+    // alone on a line, after a chat time and nick, as a whole text
+    assert_eq!(
+        found("[09:13] <nkechi> contoso-data-lake-silver\r\nok"),
+        ["contoso-data-lake-silver=resource_name"]
+    );
+    assert_eq!(
+        found("acme-invoices-archive"),
+        ["acme-invoices-archive=resource_name"]
+    );
+    for text in [
+        "see acme-invoices-archive\n",
+        "acme-invoices-archive please\n",
+        "Name: acme-invoices-archive\n",
+        "<a> <b> acme-invoices-archive\n",
+    ] {
+        assert_eq!(found(text), Vec::<String>::new(), "{text}");
+    }
+    // a message whose JSON text is only a name
+    assert_eq!(
+        found(r#"[{"type": "text", "text": "acme-invoices-archive"}]"#),
+        ["acme-invoices-archive=resource_name"]
+    );
+    // a Terraform id no other kind claims; one another kind claims keeps that kind
+    assert_eq!(
+        found("aws_iam_role.ci: Refreshing state... [id=acme-ci-deployer]"),
+        ["acme-ci-deployer=resource_name"]
+    );
+    assert_eq!(
+        found("aws_vpc.main: Refreshing state... [id=vpc-0a1b2c3d4e5f60718]"),
+        ["vpc-0a1b2c3d4e5f60718=vpc"]
+    );
+    // once known, its other occurrences go with it
+    let text = "почему orders-api-qa не видит очередь?\nlogs of orders-api-qa: empty";
+    let det = Detector::new();
+    let m = det.find_iter(text.as_bytes()).collect::<Vec<_>>();
+    let m = Detector::propagate(text.as_bytes(), m, &[], 0, text.len());
+    assert_eq!(m.len(), 2);
+}
+
+#[test]
 fn custom_kinds_and_allowlist() {
     let det = Detector::with_config(
         &Config::new()
