@@ -415,9 +415,11 @@ impl Masker {
         let now = Instant::now();
         let fresh_since = now.checked_sub(inner.cache_for);
         let min_age;
+        // tokens are ~14 bytes: room for every match's token at once
         let mut batch = BatchTokens {
+            text: String::with_capacity(matches.len() * 16),
+            spans: Vec::with_capacity(matches.len()),
             which: Vec::with_capacity(matches.len()),
-            ..BatchTokens::default()
         };
         // a slot per token; a slot still without a token has an empty span
         let mut pending: Vec<(u32, KindId, &[u8])> = Vec::new();

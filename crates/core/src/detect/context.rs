@@ -162,6 +162,25 @@ pub(crate) struct ContextIndex {
 
 const MAX_KEY: usize = 48;
 
+/// Substring searchers for the fixed needles, built once: building one costs more than
+/// searching a short prompt with it.
+struct Finders {
+    escape: memchr::memmem::Finder<'static>,
+    flag: memchr::memmem::Finder<'static>,
+    s3_log: memchr::memmem::Finder<'static>,
+    tf_type: memchr::memmem::FinderRev<'static>,
+}
+
+fn finders() -> &'static Finders {
+    static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| Finders {
+        escape: memchr::memmem::Finder::new(b"\\u"),
+        flag: memchr::memmem::Finder::new(b"--"),
+        s3_log: memchr::memmem::Finder::new(b" ["),
+        tf_type: memchr::memmem::FinderRev::new(b"aws_"),
+    })
+}
+
 /// Bytes per block of the normalized copies: small enough to stay in the L2 cache.
 const BLOCK: usize = 64 * 1024;
 
@@ -302,7 +321,7 @@ impl ContextIndex {
             [a, b, c] => memchr::memchr3(a, b, c, block).is_some(),
             _ => !block.is_ascii(),
         };
-        raw || memchr::memmem::find(block, b"\\u").is_some()
+        raw || finders().escape.find(block).is_some()
     }
 
     pub(crate) fn find(&self, h: &[u8], sink: &mut Sink) {
@@ -314,7 +333,11 @@ impl ContextIndex {
     /// Prose phrases, one block at a time; a block's copy runs `MAX_PHRASE` bytes into the
     /// next so that a phrase across the border is whole in it.
     fn find_prose(&self, h: &[u8], sink: &mut Sink) {
-        let mut buf = Vec::with_capacity(BLOCK.min(h.len()) + MAX_PHRASE);
+        thread_local! {
+            /// The block copy kept between scans on this thread.
+            static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut buf = BUF.with(std::cell::Cell::take);
         let mut words = Phrases::new(&self.words, &self.words_uses, 1);
         let mut wide = Phrases::new(&self.wide, &self.wide_uses, 0);
         let mut from = 0;
@@ -330,6 +353,7 @@ impl ContextIndex {
             }
             from = to;
         }
+        BUF.with(|c| c.set(buf));
     }
 
     fn find_keys(&self, h: &[u8], sink: &mut Sink) {
@@ -408,7 +432,7 @@ impl ContextIndex {
     }
 
     fn find_flags(&self, h: &[u8], sink: &mut Sink) {
-        for p in memchr::memmem::find_iter(h, b"--") {
+        for p in finders().flag.find_iter(h) {
             let w = p + 2;
             let n = run(h, w, MAX_KEY + 1, |c| {
                 c.is_ascii_alphanumeric() || c == b'-'
@@ -447,7 +471,7 @@ fn terraform_id(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
     // the resource address is on the block's first line or the plan line before it; a
     // small window keeps a text of `id = ...` lines linear with a small constant
     let window = &h[k0.saturating_sub(1024)..k0];
-    let Some(a) = memchr::memmem::rfind(window, b"aws_") else {
+    let Some(a) = finders().tf_type.rfind(window) else {
         return;
     };
     let base = k0.saturating_sub(1024);
@@ -974,7 +998,7 @@ fn looks_like_identifier(v: &[u8]) -> bool {
 /// S3 server access log lines: `OWNER_ID BUCKET [06/Feb/2019:00:00:38 +0000] ...`. Anchored
 /// on ` [` followed by a date; labels the bucket and the canonical user id before it.
 pub(crate) fn find_s3_access_log(h: &[u8], sink: &mut Sink) {
-    for p in memchr::memmem::find_iter(h, b" [") {
+    for p in finders().s3_log.find_iter(h) {
         let d = p + 2;
         // dd/Mon/yyyy:
         let date_ok = h.len() >= d + 12

@@ -144,6 +144,29 @@ pub(crate) struct Sink {
     cands: Vec<Match>,
 }
 
+thread_local! {
+    /// A candidate buffer kept between scans on this thread: a prompt's scan then allocates
+    /// nothing for its candidates.
+    static CANDS: std::cell::Cell<Vec<Match>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Sink {
+    /// A sink with this thread's kept buffer (empty).
+    fn pooled() -> Sink {
+        Sink {
+            cands: CANDS.with(std::cell::Cell::take),
+        }
+    }
+
+    /// Gives a buffer back to this thread for the next scan, unless it grew large.
+    fn recycle(mut cands: Vec<Match>) {
+        if cands.capacity() <= 1 << 14 {
+            cands.clear();
+            CANDS.with(|c| c.set(cands));
+        }
+    }
+}
+
 impl Sink {
     #[inline]
     pub(crate) fn push(&mut self, start: usize, end: usize, kind: K) {
@@ -517,7 +540,7 @@ impl Detector {
     /// Like [`find_iter`](Self::find_iter), but appends to a caller's buffer so that hot
     /// loops reuse one allocation.
     pub fn find_into(&self, haystack: &[u8], out: &mut Vec<Match>) {
-        let mut sink = Sink { cands: Vec::new() };
+        let mut sink = Sink::pooled();
         self.candidates(haystack, &mut sink);
         self.resolve(
             haystack,
@@ -694,7 +717,7 @@ impl Detector {
     /// Scans `h` and reports the matches that start in the window (see [`Window`]); returns
     /// the end of the last match reported, or `window.covered`.
     pub(crate) fn find_window(&self, h: &[u8], window: Window, out: &mut Vec<Match>) -> usize {
-        let mut sink = Sink { cands: Vec::new() };
+        let mut sink = Sink::pooled();
         self.candidates(h, &mut sink);
         self.resolve(h, sink.cands, window, out)
     }
@@ -760,7 +783,8 @@ impl Detector {
                 .then(a.kind.cmp(&b.kind))
         });
         let mut covered = w.covered.max(w.from);
-        for m in cands {
+        out.reserve(cands.len());
+        for &m in &cands {
             if m.start < covered || m.start >= w.to {
                 continue;
             }
@@ -771,6 +795,7 @@ impl Detector {
             covered = m.end;
             out.push(m.offset(w.base));
         }
+        Sink::recycle(cands);
         covered
     }
 }
