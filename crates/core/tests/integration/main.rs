@@ -6,6 +6,7 @@
 #![expect(clippy::cast_precision_loss, reason = "span counts are far below 2^52")]
 
 mod corpus;
+mod fuzz_smoke;
 mod masking;
 mod messages;
 mod props;

@@ -1,0 +1,225 @@
+//! The checks of the fuzz targets, one function each, so that they also run on stable Rust:
+//! the core crate's `fuzz_smoke` test feeds them mutated seeds in CI (`#[path]` includes this
+//! file there), and the targets in `fuzz_targets/` are one call each. Only `awsmask`,
+//! `serde_json` and `std` are used here.
+
+use std::io::Read;
+use std::sync::OnceLock;
+
+use awsmask::{Detector, ErrorKind, MAX_MATCH_LEN, Masker, MasterKey, Match, StreamScanner};
+use serde_json::Value;
+
+/// One masker for the whole run: an in-memory store and a fixed key.
+pub fn masker() -> &'static Masker {
+    static M: OnceLock<Masker> = OnceLock::new();
+    M.get_or_init(|| {
+        Masker::builder()
+            .key(MasterKey::from_bytes([7; 32]))
+            .build()
+            .expect("a memory masker")
+    })
+}
+
+fn detector() -> &'static Detector {
+    static DET: OnceLock<Detector> = OnceLock::new();
+    DET.get_or_init(Detector::new)
+}
+
+/// Detection, differential: the one-shot scan against the stream scanner (any chunking, one
+/// or three threads, picked by the first byte), plus the invariants of every result (sorted,
+/// not overlapping, on character boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
+pub fn detect(data: &[u8]) {
+    let Some((&ctl, h)) = data.split_first() else {
+        return;
+    };
+    let det = detector();
+    let one: Vec<Match> = det.find_iter(h).collect();
+    let mut last = 0;
+    for m in &one {
+        assert!(m.start() >= last, "overlap or out of order");
+        assert!(m.start() < m.end() && m.end() <= h.len());
+        assert!(m.len() <= MAX_MATCH_LEN);
+        if let Ok(text) = std::str::from_utf8(h) {
+            assert!(text.is_char_boundary(m.start()) && text.is_char_boundary(m.end()));
+        }
+        last = m.end();
+    }
+    let chunk = 1 + usize::from(ctl & 0x3f) * 3;
+    let threads = if ctl & 0x40 != 0 { 3 } else { 1 };
+    let mut scanner = StreamScanner::new(det).threads(threads);
+    let mut streamed = Vec::new();
+    for piece in h.chunks(chunk) {
+        scanner.push(piece, &mut streamed);
+    }
+    scanner.finish(&mut streamed);
+    assert_eq!(one, streamed, "stream and one-shot scans differ");
+}
+
+/// `unmask(mask(x)) == x` for any text, and whatever the detector finds is masked.
+pub fn round_trip(text: &str) {
+    let m = masker();
+    // refused only as input that cannot be masked exactly (an identifier cut in a word)
+    let masked = match m.mask(text) {
+        Ok(masked) => masked,
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Input, "{e}");
+            return;
+        }
+    };
+    let back = m
+        .unmask(masked.text())
+        .expect("a memory store does not fail");
+    assert_eq!(back, text, "round trip");
+    // mask uses the detector: what it finds is masked
+    if m.detector().find_iter(text.as_bytes()).next().is_some() {
+        assert!(masked.total() > 0, "found, not masked");
+    }
+}
+
+/// The stream unmasker, cut where `cuts` say, gives what the one-shot unmask gives.
+pub fn stream_unmask(text: &str, cuts: &[u8]) {
+    let m = masker();
+    // mask first, so that the answer holds tokens that resolve
+    let masked = match m.mask(text) {
+        Ok(masked) => masked.text().to_owned(),
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Input, "{e}");
+            return;
+        }
+    };
+    let whole = m.unmask(&masked).expect("memory store").into_owned();
+    let mut u = m.stream_unmasker();
+    let mut out = String::new();
+    let mut at = 0;
+    for &c in cuts {
+        let mut end = (at + usize::from(c)).min(masked.len());
+        while !masked.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push_str(&u.push(&masked[at..end]).expect("memory store"));
+        at = end;
+    }
+    out.push_str(&u.push(&masked[at..]).expect("memory store"));
+    out.push_str(&u.finish().expect("memory store"));
+    assert_eq!(out, whole);
+    assert_eq!(out, text);
+}
+
+/// Whether `out` is `orig` with some strings masked: every string (member names too) is
+/// either unchanged or unmasks to the original. A string left alone may look like a token of
+/// this namespace; it is not unmasked then. Members are matched by name, so that this holds
+/// whether or not `serde_json` keeps their order.
+fn same_but_masked(m: &Masker, orig: &Value, out: &Value) -> bool {
+    let string = |o: &str, x: &str| o == x || m.unmask(x).expect("memory store") == o;
+    match (orig, out) {
+        (Value::String(o), Value::String(x)) => string(o, x),
+        (Value::Array(o), Value::Array(x)) => {
+            o.len() == x.len() && o.iter().zip(x).all(|(a, b)| same_but_masked(m, a, b))
+        }
+        (Value::Object(o), Value::Object(x)) => {
+            o.len() == x.len()
+                && x.iter().all(|(xk, xv)| {
+                    let ov = o
+                        .get(xk)
+                        .or_else(|| o.get(m.unmask(xk).expect("memory store").as_ref()));
+                    ov.is_some_and(|ov| same_but_masked(m, ov, xv))
+                })
+        }
+        (o, x) => o == x,
+    }
+}
+
+/// The Messages API JSON helpers never panic and refuse only bad input; what they give back
+/// is valid JSON, and a masked request unmasks string by string to the request it was.
+pub fn messages_json(body: &str) {
+    let m = masker();
+    // our parser may accept what serde_json refuses (an unpaired surrogate escape in a
+    // string never decoded, a number out of f64's range): compare only where both read it
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    match m.mask_request_json(body) {
+        Ok(masked) => {
+            if let Some(original) = &parsed {
+                let out: Value = serde_json::from_str(masked.text()).expect("valid JSON out");
+                assert!(
+                    same_but_masked(m, original, &out),
+                    "not the request, masked"
+                );
+            }
+        }
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Input),
+    }
+    match m.unmask_response_json(body) {
+        Ok(out) => {
+            if parsed.is_some() {
+                serde_json::from_str::<Value>(&out).expect("valid JSON out");
+            }
+        }
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Input),
+    }
+}
+
+fn sse_run(m: &Masker, pieces: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut u = m.sse_unmasker();
+    let mut out = Vec::new();
+    for p in pieces {
+        out.extend(u.push(p).ok()?);
+    }
+    out.extend(u.finish().ok()?);
+    Some(out)
+}
+
+/// The SSE unmasker never panics, and in chunks of `1 + step` bytes it gives the same output
+/// (or the same refusal) as when it gets the stream whole.
+pub fn sse(stream: &[u8], step: u8) {
+    let m = masker();
+    let whole = sse_run(m, &[stream]);
+    let chunked: Vec<&[u8]> = stream.chunks(1 + usize::from(step)).collect();
+    assert_eq!(whole, sse_run(m, &chunked));
+}
+
+/// Gives its bytes in reads of the sizes listed (then what is left at once).
+struct Dribble<'a> {
+    data: &'a [u8],
+    sizes: &'a [u8],
+}
+
+impl Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = match self.sizes.split_first() {
+            Some((&s, rest)) => {
+                self.sizes = rest;
+                usize::from(s).max(1) * 16
+            }
+            None => buf.len(),
+        };
+        let n = want.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// `mask_stream` fed in reads of the sizes listed (so the text is masked in many batches)
+/// gives text that unmasks to the input, and refuses only what the one-shot mask refuses.
+pub fn mask_stream(text: &str, sizes: &[u8]) {
+    let m = masker();
+    let one = m.mask(text);
+    let mut out = Vec::new();
+    let streamed = m.mask_stream(
+        &mut Dribble {
+            data: text.as_bytes(),
+            sizes,
+        },
+        &mut out,
+    );
+    match streamed {
+        Ok(_) => {
+            let out = String::from_utf8(out).expect("masked text is UTF-8");
+            assert_eq!(m.unmask(&out).expect("memory store"), text, "round trip");
+        }
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Input, "{e}");
+            assert!(one.is_err(), "the stream refused what one call masks: {e}");
+        }
+    }
+}
