@@ -6,6 +6,7 @@
 #   scripts/redis-testbed.sh env           print the environment the tests read
 #   scripts/redis-testbed.sh check         ping every server through redis-cli
 #   scripts/redis-testbed.sh kill-primary  SIGKILL one cluster primary (its replica takes over)
+#   scripts/redis-testbed.sh restart-node PORT  start a killed node again (it rejoins as a replica)
 #   scripts/redis-testbed.sh stop          stop every server and remove the folder
 #
 # Servers (ports from AWSMASK_TESTBED_PORT, default 7400):
@@ -68,6 +69,12 @@ server() { # server NAME PORT tls|plain [EXTRA...]
   redis-server "${args[@]}" "$@" || die "redis-server $name did not start (see $dir/$name/redis.log)"
 }
 
+cluster_node() { # cluster_node I: start cluster node I (its nodes.conf, if any, rejoins it)
+  server "node$1" $((base + 10 + $1)) tls --cluster-enabled yes --cluster-config-file "$dir/node$1/nodes.conf" \
+    --cluster-node-timeout 2000 --tls-cluster yes --tls-replication yes --masterauth "$pass" \
+    --repl-diskless-sync-delay 0
+}
+
 wait_ping() { # wait_ping PORT [tls]
   for _ in $(seq 1 100); do
     [ "$(cli "$@" PING 2>/dev/null || true)" = PONG ] && return 0
@@ -101,9 +108,7 @@ start)
   nodes=()
   for i in 0 1 2 3 4 5; do
     port=$((base + 10 + i))
-    server "node$i" "$port" tls --cluster-enabled yes --cluster-config-file "$dir/node$i/nodes.conf" \
-      --cluster-node-timeout 2000 --tls-cluster yes --tls-replication yes --masterauth "$pass" \
-      --repl-diskless-sync-delay 0
+    cluster_node "$i"
     nodes+=("127.0.0.1:$port")
   done
   touch "$dir/started"
@@ -162,6 +167,35 @@ kill-primary)
   done
   die "no primary found"
   ;;
+restart-node)
+  [ -e "$dir/started" ] || die "not started"
+  port=${2:?restart-node needs the port kill-primary printed}
+  i=$((port - base - 10))
+  [ "$i" -ge 0 ] && [ "$i" -le 5 ] || die "$port is not a cluster node's port"
+  [ "$(cli "$port" tls PING 2>/dev/null || true)" = PONG ] && die "node $port is running"
+  # not before the cluster marked it failed and its replica took its slots: a node that comes
+  # back sooner is still their primary, and empty (no persistence)
+  live=$((base + 10 + (i + 1) % 6))
+  for _ in $(seq 1 400); do
+    cli "$live" tls CLUSTER NODES 2>/dev/null | awk -v n="127.0.0.1:$port" \
+      'index($2, n "@") == 1 && $3 ~ /fail/ && $3 !~ /fail\?/ && NF <= 8 {found = 1} END {exit !found}' && break
+    sleep 0.05
+  done
+  cluster_node "$i"
+  wait_ping "$port" tls
+  # back as a replica of the node that took its place, in sync, and every node sees state ok
+  for _ in $(seq 1 400); do
+    ok=1
+    cli "$port" tls INFO replication 2>/dev/null | grep -q 'master_link_status:up' || ok=0
+    for j in 0 1 2 3 4 5; do
+      cli $((base + 10 + j)) tls CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
+    done
+    [ $ok = 1 ] && break
+    sleep 0.05
+  done
+  [ $ok = 1 ] || die "node $port did not rejoin as an in-sync replica"
+  echo "$port"
+  ;;
 stop)
   if [ -d "$dir" ]; then
     for pidfile in "$dir"/*/redis.pid; do
@@ -184,7 +218,7 @@ stop)
   fi
   ;;
 *)
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

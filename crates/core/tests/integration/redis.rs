@@ -288,3 +288,43 @@ fn a_frozen_primary_fails_within_the_deadline_and_recovers() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `?replicas=N`: a claim counts only once N replicas hold it. The cluster has a replica per
+/// shard, so one is confirmed; the standalone server has none, so the claim fails and
+/// nothing is masked; a setting the URL does not know is refused.
+#[test]
+fn claims_wait_for_the_replicas_asked_for() {
+    let (Some(plain), Some(cluster)) = (
+        url("AWSMASK_TEST_REDIS_URL"),
+        url("AWSMASK_TEST_CLUSTER_URL"),
+    ) else {
+        return;
+    };
+    let masker = |u: &str| {
+        let store: Arc<dyn MappingStore> = Arc::new(connect(u));
+        Masker::builder()
+            .store(store)
+            .key(MasterKey::from_bytes([3; 32]))
+            .namespace(format!("replicas-{}", std::process::id()))
+            .build()
+            .unwrap()
+    };
+    let text = "i-0a1b2c3d4e5f60718 and vpc-0a1b2c3d in 10.1.2.3";
+    {
+        let _guard = cluster_lock();
+        let m = masker(&format!("{cluster}?replicas=1"));
+        let masked = m.mask(text).unwrap();
+        assert_eq!(masked.total(), 3);
+        assert_eq!(m.unmask(masked.text()).unwrap(), text);
+    }
+    let m = masker(&format!("{plain}?replicas=1"));
+    let e = m.mask(text).expect_err("no replica to confirm");
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(e.to_string().contains("0 of the 1 replicas"), "{e}");
+    assert!(!e.to_string().contains("i-0a1b2c3d4e5f60718"), "{e}");
+    for bad in ["?replica=1", "?replicas=one", "?replicas=1&tls=no"] {
+        let e = RedisStore::connect(&format!("{plain}{bad}"), options()).expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Config, "{bad}: {e}");
+        assert!(!e.to_string().contains("u#s"), "{e}");
+    }
+}
