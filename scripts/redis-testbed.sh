@@ -75,6 +75,23 @@ cluster_node() { # cluster_node I: start cluster node I (its nodes.conf, if any,
     --repl-diskless-sync-delay 0
 }
 
+until_cluster_ok() { # until_cluster_ok TRIES [REPLICA_PORT]: every node sees state ok (and
+  # the replica on REPLICA_PORT is in sync with its primary); polls every 50 ms
+  local ok
+  for _ in $(seq 1 "$1"); do
+    ok=1
+    if [ -n "${2:-}" ]; then
+      cli "$2" tls INFO replication 2>/dev/null | grep -q 'master_link_status:up' || ok=0
+    fi
+    for j in 0 1 2 3 4 5; do
+      cli $((base + 10 + j)) tls CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 wait_ping() { # wait_ping PORT [tls]
   for _ in $(seq 1 100); do
     [ "$(cli "$@" PING 2>/dev/null || true)" = PONG ] && return 0
@@ -117,15 +134,7 @@ start)
   for i in 0 1 2 3 4 5; do wait_ping $((base + 10 + i)) tls; done
   cli $((base + 10)) tls --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/cluster-create.log" 2>&1 \
     || die "cluster create failed (see $dir/cluster-create.log)"
-  for _ in $(seq 1 200); do
-    ok=1
-    for i in 0 1 2 3 4 5; do
-      cli $((base + 10 + i)) tls CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
-    done
-    [ $ok = 1 ] && break
-    sleep 0.05
-  done
-  [ $ok = 1 ] || die "the cluster did not reach state ok"
+  until_cluster_ok 200 || die "the cluster did not reach state ok"
   print_env
   ;;
 env)
@@ -184,16 +193,7 @@ restart-node)
   cluster_node "$i"
   wait_ping "$port" tls
   # back as a replica of the node that took its place, in sync, and every node sees state ok
-  for _ in $(seq 1 400); do
-    ok=1
-    cli "$port" tls INFO replication 2>/dev/null | grep -q 'master_link_status:up' || ok=0
-    for j in 0 1 2 3 4 5; do
-      cli $((base + 10 + j)) tls CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
-    done
-    [ $ok = 1 ] && break
-    sleep 0.05
-  done
-  [ $ok = 1 ] || die "node $port did not rejoin as an in-sync replica"
+  until_cluster_ok 400 "$port" || die "node $port did not rejoin as an in-sync replica"
   echo "$port"
   ;;
 stop)
