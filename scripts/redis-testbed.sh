@@ -200,7 +200,7 @@ stop)
   if [ -d "$dir" ]; then
     for pidfile in "$dir"/*/redis.pid; do
       [ -e "$pidfile" ] || continue
-      pid=$(cat "$pidfile")
+      pid=$(cat "$pidfile" 2>/dev/null) || continue
       # only our own servers: the pid must still be a redis-server started with this folder
       if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q redis-server; then
         kill "$pid" 2>/dev/null || true
@@ -209,7 +209,7 @@ stop)
     for _ in $(seq 1 100); do
       alive=0
       for pidfile in "$dir"/*/redis.pid; do
-        [ -e "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && alive=1
+        [ -e "$pidfile" ] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null && alive=1
       done
       [ $alive = 0 ] && break
       sleep 0.05

@@ -178,3 +178,38 @@ def test_a_vault_on_a_full_disk(tmp_path):
         assert awsmask(["unmask"], out.stdout, env).stdout == some
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def test_a_corrupted_vault_file_is_a_clear_error_and_is_kept(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path)}
+    assert awsmask(["mask"], TEXT, env).returncode == 0
+    vault = tmp_path / "awsmask" / "vault.db"
+    garbage = os.urandom(64 * 1024)
+    vault.write_bytes(garbage)
+    for cmd in (["mask"], ["unmask"]):
+        out = awsmask(cmd, b"subnet-0123456789abcdef0 AWS_EC2_7KQ2XM\n", env)
+        assert out.returncode == 2, out.stderr
+        assert b"not a usable vault" in out.stderr, out.stderr
+        assert out.stdout == b""
+        assert b"subnet-0123456789abcdef0" not in out.stderr
+    # the damaged file is left for its owner, not replaced by an empty vault
+    assert vault.read_bytes() == garbage
+
+
+def test_a_tampered_mapping_fails_closed(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path)}
+    masked = awsmask(["mask"], TEXT, env)
+    assert masked.returncode == 0, masked.stderr
+    db = sqlite3.connect(tmp_path / "awsmask" / "vault.db")
+    token, sealed = db.execute("SELECT token, sealed FROM awsmask_mappings LIMIT 1").fetchone()
+    db.execute(
+        "UPDATE awsmask_mappings SET sealed = ? WHERE token = ?",
+        (sealed[:-1] + bytes([sealed[-1] ^ 1]), token),
+    )
+    db.commit()
+    db.close()
+    out = awsmask(["unmask"], masked.stdout, env)
+    # not the token left in place as if it were unknown: the mapping is lost, and that is said
+    assert out.returncode == 2
+    assert b"fails authentication" in out.stderr and token.encode() in out.stderr, out.stderr
+    assert out.stdout == b""

@@ -515,7 +515,9 @@ impl Masker {
     ///
     /// # Errors
     ///
-    /// A store error.
+    /// A store error, and [`ErrorKind::Store`] for a token whose stored mapping does not open
+    /// (the store was altered or corrupted): a mapping lost that way is said, not passed over
+    /// as an unknown token.
     pub fn unmask<'h>(&self, text: &'h str) -> Result<Cow<'h, str>, Error> {
         let spans = self.token_spans(text.as_bytes(), 0);
         if spans.is_empty() {
@@ -738,10 +740,23 @@ impl Masker {
                     ));
                 }
                 for ((&k, t), f) in left.iter().zip(&names).zip(found) {
-                    opened[k] = f
-                        .and_then(|sealed| keys.open(t, &sealed))
+                    let Some(sealed) = f else {
+                        continue;
+                    };
+                    // a mapping under this key's namespace that does not open was altered or
+                    // corrupted in the store: a lost mapping is an error, not a token left be
+                    let value = keys
+                        .open(t, &sealed)
                         .and_then(|v| String::from_utf8(v).ok())
-                        .map(Arc::from);
+                        .ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::Store,
+                                format!(
+                                    "the stored mapping of {t} fails authentication: the store was altered or corrupted"
+                                ),
+                            )
+                        })?;
+                    opened[k] = Some(Arc::from(value));
                 }
             }
             for (i, c) in canon.iter().enumerate() {

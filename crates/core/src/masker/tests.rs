@@ -222,6 +222,63 @@ fn collisions_take_the_next_attempt() {
     assert_eq!(m.unmask(masked.text()).unwrap(), text);
 }
 
+/// A store that hands back every mapping with its last byte flipped, as a corrupted or
+/// altered store would.
+#[derive(Debug)]
+struct TamperingStore {
+    inner: Arc<MemoryStore>,
+}
+
+impl MappingStore for TamperingStore {
+    fn claim(
+        &self,
+        ns: &crate::NamespaceId,
+        claims: &[Claim<'_>],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.inner.claim(ns, claims, ttl)
+    }
+    fn resolve(
+        &self,
+        ns: &crate::NamespaceId,
+        tokens: &[&str],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let mut out = self.inner.resolve(ns, tokens, ttl)?;
+        for sealed in out.iter_mut().flatten() {
+            if let Some(b) = sealed.last_mut() {
+                *b ^= 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[test]
+fn a_mapping_that_fails_authentication_is_an_error() {
+    let store = Arc::new(MemoryStore::new());
+    let writer = Masker::builder()
+        .store(store.clone())
+        .key(key())
+        .build()
+        .unwrap();
+    let masked = writer.mask(TEXT).unwrap().text().to_owned();
+    // another process (no cache) reads the mappings through a store that altered them
+    let reader = Masker::builder()
+        .store(Arc::new(TamperingStore { inner: store }))
+        .key(key())
+        .build()
+        .unwrap();
+    let e = reader.unmask(&masked).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(e.to_string().contains("fails authentication"), "{e}");
+    let mut stream = reader.stream_unmasker();
+    let r = stream.push(&masked).and_then(|_| stream.finish());
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Store);
+    // a token this namespace never issued is still just text
+    assert_eq!(reader.unmask("AWS_EC2_7KQ2XM").unwrap(), "AWS_EC2_7KQ2XM");
+}
+
 #[test]
 fn stream_unmask_any_split() {
     let m = Masker::new().unwrap();
