@@ -171,27 +171,24 @@ fn failing_store_fails_closed() {
     );
 }
 
-/// A store whose claims collide: the first `n` claims of any token are refused with a value
-/// sealed for another value, so masking must move on to the next attempt.
+/// A memory store whose answers pass through `on_claim` and `on_resolve` first: a store
+/// with collisions, or one that altered what it holds.
 #[derive(Debug)]
-struct CollidingStore {
-    inner: MemoryStore,
+struct AlteredStore {
+    inner: Arc<MemoryStore>,
+    on_claim: fn(&mut [Option<Vec<u8>>], &[Claim<'_>]),
+    on_resolve: fn(&mut [Option<Vec<u8>>]),
 }
 
-impl MappingStore for CollidingStore {
+impl MappingStore for AlteredStore {
     fn claim(
         &self,
         ns: &crate::NamespaceId,
         claims: &[Claim<'_>],
         ttl: Duration,
     ) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        // pretend every attempt-0 token (the first claim of each) is taken by garbage
         let mut out = self.inner.claim(ns, claims, ttl)?;
-        for (o, c) in out.iter_mut().zip(claims) {
-            if o.is_none() && c.token.ends_with('0') {
-                *o = Some(b"sealed for someone else".to_vec());
-            }
-        }
+        (self.on_claim)(&mut out, claims);
         Ok(out)
     }
     fn resolve(
@@ -200,15 +197,26 @@ impl MappingStore for CollidingStore {
         tokens: &[&str],
         ttl: Duration,
     ) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.inner.resolve(ns, tokens, ttl)
+        let mut out = self.inner.resolve(ns, tokens, ttl)?;
+        (self.on_resolve)(&mut out);
+        Ok(out)
     }
 }
 
 #[test]
 fn collisions_take_the_next_attempt() {
+    // every attempt-0 token (the first claim of each) is taken by garbage
     let m = Masker::builder()
-        .store(Arc::new(CollidingStore {
-            inner: MemoryStore::new(),
+        .store(Arc::new(AlteredStore {
+            inner: Arc::new(MemoryStore::new()),
+            on_claim: |out, claims| {
+                for (o, c) in out.iter_mut().zip(claims) {
+                    if o.is_none() && c.token.ends_with('0') {
+                        *o = Some(b"sealed for someone else".to_vec());
+                    }
+                }
+            },
+            on_resolve: |_| {},
         }))
         .build()
         .unwrap();
@@ -222,38 +230,6 @@ fn collisions_take_the_next_attempt() {
     assert_eq!(m.unmask(masked.text()).unwrap(), text);
 }
 
-/// A store that hands back every mapping with its last byte flipped, as a corrupted or
-/// altered store would.
-#[derive(Debug)]
-struct TamperingStore {
-    inner: Arc<MemoryStore>,
-}
-
-impl MappingStore for TamperingStore {
-    fn claim(
-        &self,
-        ns: &crate::NamespaceId,
-        claims: &[Claim<'_>],
-        ttl: Duration,
-    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.inner.claim(ns, claims, ttl)
-    }
-    fn resolve(
-        &self,
-        ns: &crate::NamespaceId,
-        tokens: &[&str],
-        ttl: Duration,
-    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        let mut out = self.inner.resolve(ns, tokens, ttl)?;
-        for sealed in out.iter_mut().flatten() {
-            if let Some(b) = sealed.last_mut() {
-                *b ^= 1;
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[test]
 fn a_mapping_that_fails_authentication_is_an_error() {
     let store = Arc::new(MemoryStore::new());
@@ -265,7 +241,18 @@ fn a_mapping_that_fails_authentication_is_an_error() {
     let masked = writer.mask(TEXT).unwrap().text().to_owned();
     // another process (no cache) reads the mappings through a store that altered them
     let reader = Masker::builder()
-        .store(Arc::new(TamperingStore { inner: store }))
+        .store(Arc::new(AlteredStore {
+            inner: store,
+            on_claim: |_, _| {},
+            // every mapping handed back with its last byte flipped
+            on_resolve: |out| {
+                for sealed in out.iter_mut().flatten() {
+                    if let Some(b) = sealed.last_mut() {
+                        *b ^= 1;
+                    }
+                }
+            },
+        }))
         .key(key())
         .build()
         .unwrap();
