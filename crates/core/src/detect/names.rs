@@ -15,6 +15,14 @@ fn name_byte(c: u8) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
 }
 
+/// The run of `[a-z0-9-]` around `h[d]`, or `None` when it is longer than any name (so a
+/// name is never cut out of a longer word, which masking would have to refuse).
+fn word_around(h: &[u8], d: usize) -> Option<(usize, usize)> {
+    let back = run_back(h, d, 64, name_byte);
+    let fwd = run(h, d, 65, name_byte);
+    (back < 64 && fwd < 65).then(|| (d - back, d + fwd))
+}
+
 /// The kebab-case name in `h[s..e]`, a run of `[a-z0-9-]`, trimmed of its dashes: 8 to 63
 /// bytes, three parts or more, two of them with two letters or more, standing alone (not in a
 /// host name, path, URL or longer token), and not a region or zone.
@@ -66,8 +74,10 @@ pub(crate) fn find_name_like(h: &[u8], sink: &mut Sink) {
         if d < skip_to || d == 0 || d + 1 >= h.len() {
             continue;
         }
-        let s = d - run_back(h, d, 64, name_byte);
-        let e = d + run(h, d, 65, name_byte);
+        let Some((s, e)) = word_around(h, d) else {
+            skip_to = d + run(h, d, usize::MAX, name_byte);
+            continue;
+        };
         skip_to = e;
         if let Some((s, e)) = kebab(h, s, e) {
             sink.push(s, e, K::NameLike);
@@ -86,8 +96,9 @@ const MAX_PREFIX_PART: usize = 40;
 /// kebab-case word is a name of the writer's systems. Returns the end of the word, so that
 /// its other dashes are not checked again.
 pub(crate) fn resource_name_at(h: &[u8], d: usize, sink: &mut Sink) -> usize {
-    let s = d - run_back(h, d, 64, name_byte);
-    let e = d + run(h, d, 65, name_byte);
+    let Some((s, e)) = word_around(h, d) else {
+        return d + run(h, d, usize::MAX, name_byte);
+    };
     // three parts at least (cheap to refuse first: most dashed words have two)
     if memchr::memchr_iter(b'-', &h[s..e]).nth(1).is_none() {
         return e;
@@ -128,13 +139,13 @@ fn line_prefix_ok(h: &[u8], s: usize) -> bool {
 
 /// A JSON `"text"` or `"content"` whose whole string is a kebab-case name (`{"type": "text",
 /// "text": "cyberdyne-data-lake-curated"}`): a message that is nothing but a name, as
-/// [`find_lone_lines`] finds it in the message's own text. `v` is just after the `:`.
+/// [`resource_name_at`] finds it in the message's own text. `v` is just after the `:`.
 pub(crate) fn json_text_name(h: &[u8], v: usize, sink: &mut Sink) {
     let q = v + run(h, v, 8, |c| c == b' ' || c == b'\t');
     if h.get(q) != Some(&b'"') {
         return;
     }
-    let (s, e) = (q + 1, q + 1 + run(h, q + 1, 65, name_byte));
+    let (s, e) = (q + 1, q + 1 + run(h, q + 1, 64, name_byte));
     if h.get(e) == Some(&b'"')
         && let Some((s2, e2)) = lone_kebab(h, s, e)
         && (s2, e2) == (s, e)

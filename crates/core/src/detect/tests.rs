@@ -221,6 +221,23 @@ fn names_known_by_where_they_stand() {
         found("aws_vpc.main: Refreshing state... [id=vpc-0a1b2c3d4e5f60718]"),
         ["vpc-0a1b2c3d4e5f60718=vpc"]
     );
+    // a word longer than any name is not cut into one (masking would have to refuse it)
+    for text in [
+        format!("почему {}ghi не видит", "abc-def-".repeat(10)),
+        format!("{}ghi\n", "abc-def-".repeat(10)),
+    ] {
+        assert_eq!(found(&text), Vec::<String>::new(), "{text}");
+        let config = Config::new().enable(["name_like"]);
+        assert_eq!(
+            Detector::with_config(&config)
+                .unwrap()
+                .find_iter(text.as_bytes())
+                .count(),
+            0
+        );
+        let masked = crate::Masker::new().unwrap().mask(&text).unwrap();
+        assert_eq!(masked.text(), text);
+    }
     // once known, its other occurrences go with it
     let text = "почему orders-api-qa не видит очередь?\nlogs of orders-api-qa: empty";
     let det = Detector::new();
