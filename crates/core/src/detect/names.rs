@@ -165,12 +165,32 @@ fn is_non_latin_letter(c: char) -> bool {
         && !matches!(u, 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xAB30..=0xAB6F | 0xFF21..=0xFF5A)
 }
 
+/// The character a JSON `\uXXXX` escape at `i` stands for (none for half a surrogate pair).
+fn json_escape_at(h: &[u8], i: usize) -> Option<char> {
+    let e = h.get(i..i + 6)?;
+    if e[0] != b'\\' || e[1] != b'u' || !e[2..].iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let hex = std::str::from_utf8(&e[2..]).ok()?;
+    char::from_u32(u32::from_str_radix(hex, 16).ok()?)
+}
+
 /// The first alphanumeric character before `s`, within a few characters on the same line.
 fn neighbor_before(h: &[u8], s: usize) -> Option<char> {
     let mut i = s;
     for _ in 0..=NEIGHBOR_REACH {
-        if i == 0 || h[i - 1] == b'\n' {
+        if i == 0 || h[i - 1] == b'\n' || (i >= 2 && &h[i - 2..i] == b"\\n") {
             return None;
+        }
+        // in JSON text, `\u0443` is the character
+        if i >= 6
+            && let Some(c) = json_escape_at(h, i - 6)
+        {
+            if c.is_alphanumeric() {
+                return Some(c);
+            }
+            i -= 6;
+            continue;
         }
         // the start of the character that ends at `i`
         let back = run_back(h, i, 3, |c| c & 0xC0 == 0x80);
@@ -192,8 +212,15 @@ fn neighbor_after(h: &[u8], e: usize) -> Option<char> {
     let mut i = e;
     for _ in 0..=NEIGHBOR_REACH {
         let &b = h.get(i)?;
-        if b == b'\n' {
+        if b == b'\n' || h[i..].starts_with(b"\\n") {
             return None;
+        }
+        if let Some(c) = json_escape_at(h, i) {
+            if c.is_alphanumeric() {
+                return Some(c);
+            }
+            i += 6;
+            continue;
         }
         let len = match b {
             0x00..=0x7F => 1,

@@ -178,6 +178,15 @@ fn names_known_by_where_they_stand() {
         found("请检查payments-worker-prod的日志"),
         ["payments-worker-prod=resource_name"]
     );
+    // ... also in JSON text that escapes it
+    assert_eq!(
+        found(r#"{"text": "\u043f\u043e\u0447\u0435\u043c\u0443 orders-api-qa \u043d\u0435"}"#),
+        ["orders-api-qa=resource_name"]
+    );
+    assert_eq!(
+        found(r#"{"text": "\u00e9t\u00e9 orders-api-qa"}"#),
+        Vec::<String>::new()
+    );
     // ... but not in Latin prose, not a flag, a header, a region or hex, nor in a host name
     for text in [
         "pourquoi orders-api-qa ne voit pas la file",
