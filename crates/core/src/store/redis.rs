@@ -279,35 +279,7 @@ impl RedisStore {
         }
         outcome
     }
-}
 
-/// The URL's own settings: `replicas=N`; anything else is refused rather than ignored.
-fn apply_query(query: &str, options: &mut RedisOptions, shown: &str) -> Result<(), Error> {
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let bad = |what: &str| {
-            Error::new(
-                ErrorKind::Config,
-                format!("{what} in the Redis URL {shown} (the one setting there is replicas=N)"),
-            )
-        };
-        match pair.split_once('=') {
-            Some(("replicas", n)) => {
-                options.replicas = n
-                    .parse()
-                    .map_err(|_| bad("replicas is not a whole number"))?;
-            }
-            _ => {
-                return Err(bad(&format!(
-                    "unknown setting `{}`",
-                    pair.split('=').next().unwrap_or(pair)
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-impl RedisStore {
     /// With `replicas`, waits until that many replicas hold every write made so far on the
     /// connections (to every primary, in a cluster; the answer is the least of theirs).
     fn wait_for_replicas(&self) -> Result<(), Error> {
@@ -335,6 +307,32 @@ impl RedisStore {
         }
         Ok(())
     }
+}
+
+/// The URL's own settings: `replicas=N`; anything else is refused rather than ignored.
+fn apply_query(query: &str, options: &mut RedisOptions, shown: &str) -> Result<(), Error> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let bad = |what: &str| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{what} in the Redis URL {shown} (the one setting there is replicas=N)"),
+            )
+        };
+        match pair.split_once('=') {
+            Some(("replicas", n)) => {
+                options.replicas = n
+                    .parse()
+                    .map_err(|_| bad("replicas is not a whole number"))?;
+            }
+            _ => {
+                return Err(bad(&format!(
+                    "unknown setting `{}`",
+                    pair.split('=').next().unwrap_or(pair)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Commands in flight at once on a cluster connection.
