@@ -324,8 +324,8 @@ impl ContextIndex {
         raw || finders().escape.find(block).is_some()
     }
 
+    /// The flag and prose contexts (keys are found by [`Keys`]).
     pub(crate) fn find(&self, h: &[u8], sink: &mut Sink) {
-        self.find_keys(h, sink);
         self.find_flags(h, sink);
         self.find_prose(h, sink);
     }
@@ -356,78 +356,12 @@ impl ContextIndex {
         BUF.with(|c| c.set(buf));
     }
 
-    fn find_keys(&self, h: &[u8], sink: &mut Sink) {
-        // where the last `"Buckets"` key and the last `]` before the current key are, kept up
-        // to date as the keys go by, so that each `Name` key costs O(1) (a window search per
-        // key made a text of `{"Name": ...}` quadratic in its window)
-        let mut lists = ListTracker::default();
+    /// Every key context, trying each `:` and `=` (the reference [`Keys`] is tested against).
+    #[cfg(test)]
+    pub(crate) fn find_keys(&self, h: &[u8], sink: &mut Sink) {
+        let mut keys = Keys::new(self);
         for p in memchr::memchr2_iter(b':', b'=', h) {
-            // `key": `, `key = `, `KEY=`, `\"key\":`
-            let mut k1 = p;
-            while k1 > 0 && p - k1 < 40 && matches!(h[k1 - 1], b' ' | b'\t') {
-                k1 -= 1;
-            }
-            if k1 > 0 && matches!(h[k1 - 1], b'"' | b'\'') {
-                k1 -= 1;
-                if k1 > 0 && h[k1 - 1] == b'\\' {
-                    k1 -= 1;
-                }
-            }
-            let n = super::ids::run_back(h, k1, MAX_KEY, |c| {
-                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
-            });
-            if n == 0 {
-                continue;
-            }
-            let k0 = k1 - n;
-            let word = &h[k0..k1];
-            if word == b"id" && h[p] == b'=' {
-                terraform_id(h, k0, k1, sink);
-                continue;
-            }
-            if (word == b"text" || word == b"content") && h[p] == b':' {
-                super::names::json_text_name(h, p + 1, sink);
-                continue;
-            }
-            if word.eq_ignore_ascii_case(b"buckets") && h[p] == b':' {
-                lists.buckets = Some(k0);
-            }
-            if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
-                if lists.in_bucket_list(h, k0) || in_object_listing(h, k1) {
-                    bucket_list_name(h, k0, k1, sink);
-                }
-                continue;
-            }
-            if word.eq_ignore_ascii_case(b"outputvalue") {
-                cloudformation_output(h, k0, k1, sink);
-                continue;
-            }
-            if word == b"Path" && h[p] == b':' {
-                terraform_lock_path(h, p + 1, sink);
-                continue;
-            }
-            // the whole word, then from each inner separator
-            let mut start = k0;
-            loop {
-                let len = k1 - start;
-                let word = &h[start..k1];
-                if let Some(uses) = self.keys_by_len.get(len) {
-                    let found = uses.iter().any(|&u| {
-                        CONTEXTS[u].phrase.as_bytes().eq_ignore_ascii_case(word)
-                            && context_at(h, start, k1, &[u], sink)
-                    });
-                    if found {
-                        break;
-                    }
-                }
-                match h[start..k1]
-                    .iter()
-                    .position(|&c| matches!(c, b'_' | b'-' | b'.'))
-                {
-                    Some(k) => start += k + 1,
-                    None => break,
-                }
-            }
+            keys.at(h, p, sink);
         }
     }
 
@@ -451,6 +385,95 @@ impl ContextIndex {
                     sink.push(v, end, ctx.kind);
                     break;
                 }
+            }
+        }
+    }
+}
+
+/// Key contexts (`"BucketName": "…"`, `TABLE_NAME=…`), found from the `:` or `=` after the
+/// key (see [`super::events`]).
+pub(crate) struct Keys<'a> {
+    index: &'a ContextIndex,
+    /// where the last `"Buckets"` key and the last `]` before the current key are, kept up
+    /// to date as the keys go by, so that each `Name` key costs O(1) (a window search per
+    /// key made a text of `{"Name": ...}` quadratic in its window)
+    lists: ListTracker,
+}
+
+impl<'a> Keys<'a> {
+    pub(crate) fn new(index: &'a ContextIndex) -> Keys<'a> {
+        Keys {
+            index,
+            lists: ListTracker::default(),
+        }
+    }
+
+    /// Handles the `:` or `=` at `p`.
+    pub(crate) fn at(&mut self, h: &[u8], p: usize, sink: &mut Sink) {
+        // `key": `, `key = `, `KEY=`, `\"key\":`
+        let mut k1 = p;
+        while k1 > 0 && p - k1 < 40 && matches!(h[k1 - 1], b' ' | b'\t') {
+            k1 -= 1;
+        }
+        if k1 > 0 && matches!(h[k1 - 1], b'"' | b'\'') {
+            k1 -= 1;
+            if k1 > 0 && h[k1 - 1] == b'\\' {
+                k1 -= 1;
+            }
+        }
+        let n = super::ids::run_back(h, k1, MAX_KEY, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+        });
+        if n == 0 {
+            return;
+        }
+        let k0 = k1 - n;
+        let word = &h[k0..k1];
+        if word == b"id" && h[p] == b'=' {
+            terraform_id(h, k0, k1, sink);
+            return;
+        }
+        if (word == b"text" || word == b"content") && h[p] == b':' {
+            super::names::json_text_name(h, p + 1, sink);
+            return;
+        }
+        if word.eq_ignore_ascii_case(b"buckets") && h[p] == b':' {
+            self.lists.buckets = Some(k0);
+        }
+        if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
+            if self.lists.in_bucket_list(h, k0) || in_object_listing(h, k1) {
+                bucket_list_name(h, k0, k1, sink);
+            }
+            return;
+        }
+        if word.eq_ignore_ascii_case(b"outputvalue") {
+            cloudformation_output(h, k0, k1, sink);
+            return;
+        }
+        if word == b"Path" && h[p] == b':' {
+            terraform_lock_path(h, p + 1, sink);
+            return;
+        }
+        // the whole word, then from each inner separator
+        let mut start = k0;
+        loop {
+            let len = k1 - start;
+            let word = &h[start..k1];
+            if let Some(uses) = self.index.keys_by_len.get(len) {
+                let found = uses.iter().any(|&u| {
+                    CONTEXTS[u].phrase.as_bytes().eq_ignore_ascii_case(word)
+                        && context_at(h, start, k1, &[u], sink)
+                });
+                if found {
+                    break;
+                }
+            }
+            match h[start..k1]
+                .iter()
+                .position(|&c| matches!(c, b'_' | b'-' | b'.'))
+            {
+                Some(k) => start += k + 1,
+                None => break,
             }
         }
     }

@@ -114,39 +114,66 @@ const KMS_CONTEXT: &[&[u8]] = &[
     "kms 密钥".as_bytes(),
 ];
 
-/// Finds everything anchored on a `-`: resource ids, UUIDs (KMS keys, Cognito identity
-/// pools), `ip-a-b-c-d` host names and console-style account ids.
-pub(crate) fn find_dash_ids(h: &[u8], names: bool, sink: &mut Sink) {
-    let mut skip_to = 0;
-    // where the last kebab-case word checked for a name ends: each is checked once
-    let mut names_to = 0;
-    for d in memchr::memchr_iter(b'-', h) {
-        if d < skip_to || d + 1 >= h.len() {
-            continue;
+/// Everything anchored on a `-`: resource ids, UUIDs (KMS keys, Cognito identity pools),
+/// `ip-a-b-c-d` host names, buckets named after their region and (with `names`) resource
+/// names. Every shape needs a letter or digit on both sides of its `-`: only such dashes are
+/// handed to [`DashIds::at`] (see [`super::events`]).
+pub(crate) struct DashIds {
+    /// whether kebab-case resource names are looked for
+    names: bool,
+    /// dashes before this are inside something found already
+    skip_to: usize,
+    /// where the last kebab-case word checked for a name ends: each is checked once
+    names_to: usize,
+}
+
+impl DashIds {
+    pub(crate) fn new(names: bool) -> DashIds {
+        DashIds {
+            names,
+            skip_to: 0,
+            names_to: 0,
         }
-        // every shape needs a letter or digit on both sides of the dash
+    }
+
+    /// Handles the `-` at `d`.
+    #[inline]
+    pub(crate) fn at(&mut self, h: &[u8], d: usize, sink: &mut Sink) {
+        if d < self.skip_to || d + 1 >= h.len() {
+            return;
+        }
         if d == 0 || !h[d + 1].is_ascii_alphanumeric() || !h[d - 1].is_ascii_alphanumeric() {
-            continue;
+            return;
         }
         // a name that ends in a region (`codepipeline-us-east-1-123456789012`): a bucket
         if let Some((start, end)) = region_named_bucket(h, d) {
             sink.push(start, end, K::S3Bucket);
-            skip_to = end;
-            continue;
+            self.skip_to = end;
+            return;
         }
         // UUID: 8 hex before the dash, 4-4-4-12 after.
         if d >= 8
             && let Some(end) = uuid_at(h, d - 8)
         {
             classify_uuid(h, d - 8, end, sink);
-            skip_to = end;
-            continue;
+            self.skip_to = end;
+            return;
         }
         if let Some(end) = prefixed_id(h, d, sink) {
-            skip_to = end;
-        } else if names && d >= names_to {
-            names_to = super::names::resource_name_at(h, d, sink);
+            self.skip_to = end;
+        } else if self.names && d >= self.names_to {
+            self.names_to = super::names::resource_name_at(h, d, sink);
         }
+    }
+}
+
+/// Everything anchored on a `-`, trying each one (the reference [`DashIds`] is tested
+/// against).
+#[cfg(test)]
+pub(crate) fn find_dash_ids(h: &[u8], names: bool, sink: &mut Sink) {
+    let mut dashes = DashIds::new(names);
+    for d in memchr::memchr_iter(b'-', h) {
+        dashes.at(h, d, sink);
     }
 }
 

@@ -1,9 +1,10 @@
 //! The detector: finds AWS identifiers in text.
 //!
-//! Detection runs a few passes over the input, each anchored on something cheap to find
-//! (`memchr` for `-`, `:` and rare capitals, one packed multi-literal search for `arn:`,
-//! `.amazonaws.com`, `AKIA`… and one for the context keys of named resources), and verifies
-//! each anchor with a hand-written check of bounded length. Every pass is linear in the input;
+//! Detection runs a few passes over the input, each anchored on something cheap to find (one
+//! classified pass for `-`, `:`, `=` and digits, see `events`; `memchr` for rare bytes; one
+//! packed multi-literal search for `arn:`, `.amazonaws.com`, `AKIA`… and one for the prose
+//! phrases that name resources), and verifies each anchor with a hand-written check of
+//! bounded length. Every pass is linear in the input;
 //! every check looks at most a bounded number of bytes around its anchor, so the whole scan is
 //! linear. The candidates of all passes are then resolved into non-overlapping, leftmost
 //! matches, the longest winning at a position (ties go to the kind listed first in the
@@ -11,6 +12,7 @@
 
 mod bytes;
 mod context;
+mod events;
 mod hosts;
 mod ids;
 mod names;
@@ -678,14 +680,17 @@ impl Detector {
         if self.inner.enabled[K::AwsmaskToken as usize] {
             self.find_tokens(h, &mut |s, e| sink.push(s, e, K::AwsmaskToken));
         }
-        ids::find_dash_ids(h, self.inner.enabled[K::ResourceName as usize], sink);
+        events::find(
+            h,
+            self.inner.enabled[K::ResourceName as usize],
+            &self.inner.contexts,
+            sink,
+        );
         if self.inner.enabled[K::NameLike as usize] {
             names::find_name_like(h, sink);
         }
         ids::find_upper_ids(h, sink);
         ids::find_cognito_pools(h, sink);
-        net::find_numbers(h, sink);
-        net::find_ipv6(h, sink);
         context::find_s3_access_log(h, sink);
         for m in self.inner.anchors.find_iter(h) {
             let s = m.start();

@@ -41,71 +41,98 @@ const K8S_SERVICE_WORDS: &[&[u8]] = &[
     b"clusterips",
 ];
 
-/// Finds account ids and IPv4 addresses by walking the runs of ASCII digits.
-pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
-    let n = h.len();
-    let mut i = 0;
-    while i < n {
-        // skip to the next digit
-        match next_digit(h, i) {
-            Some(k) => i = k,
-            None => break,
+/// Account ids and IPv4 addresses, found from the digit runs [`super::events`] hints at: a
+/// digit that starts four in a row, or one followed by `.` or `-`. Every run this rule can
+/// match (12 digits, 4 and a `-`, 1-3 and a `.`) holds such a hint; the runs between hints
+/// are skipped, which is what walking them would do.
+#[derive(Default)]
+pub(crate) struct Numbers {
+    /// where the walk continues: runs before it are done
+    next: usize,
+}
+
+impl Numbers {
+    /// Handles the digit run around the hint at `at`.
+    #[inline]
+    pub(crate) fn at(&mut self, h: &[u8], at: usize, sink: &mut Sink) {
+        if at < self.next {
+            return;
         }
-        let mut s = i;
-        while i < n && h[i].is_ascii_digit() {
-            i += 1;
+        let mut s = at;
+        while s > self.next && h[s - 1].is_ascii_digit() {
+            s -= 1;
         }
-        // URL encoding glues its hex to the number: `Account%20123456789012`
-        if s > 0 && h[s - 1] == b'%' && i - s > 2 {
-            s += 2;
-        }
-        let len = i - s;
-        // only three shapes start with a digit run: 12 digits (an account), 4 digits and a
-        // dash (`1234-5678-9012`), 1-3 digits and a dot (an address); decide that first, it
-        // is far cheaper than the boundary checks
-        let next = h.get(i).copied();
-        let shaped = len == 12
-            || (len == 4 && next == Some(b'-'))
-            || ((1..=3).contains(&len) && next == Some(b'.'));
-        if !shaped {
-            continue;
-        }
-        let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'));
-        if !left {
-            // inside a word (hex ids, hashes): nothing numeric starts before its end, unless
-            // the word starts with a JSON escape (`\u201c685749794555`)
-            if s > 0
-                && h[s - 1].is_ascii_alphanumeric()
-                && !h[s.saturating_sub(6)..s].contains(&b'\\')
-            {
-                while i < n && h[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        if len == 12 && right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i) {
-            sink.push(s, i, K::AccountId);
-        } else if len == 4 {
-            if let Some(end) = dashed_account(h, s) {
-                sink.push(s, end, K::AccountId);
-                i = end;
-            }
-        } else if (1..=3).contains(&len)
-            && i < n
-            && h[i] == b'.'
-            && let Some(end) = ipv4_at(h, s)
-        {
-            if let Some(kind) = classify_ipv4(h, s, end) {
-                sink.push(s, end, kind);
-            }
-            i = end;
-        }
+        self.next = number_at(h, s, sink);
     }
 }
 
+/// Every account id and IPv4 address, walking each run of digits in turn: what [`Numbers`]
+/// finds from its hints (the reference it is tested against).
+#[cfg(test)]
+pub(crate) fn find_numbers(h: &[u8], sink: &mut Sink) {
+    let mut i = 0;
+    while let Some(s) = next_digit(h, i) {
+        i = number_at(h, s, sink);
+    }
+}
+
+/// Handles the run of digits that starts at `s` (the first digit at or after where the walk
+/// stands); returns where the walk continues.
+fn number_at(h: &[u8], mut s: usize, sink: &mut Sink) -> usize {
+    let n = h.len();
+    let mut i = s;
+    while i < n && h[i].is_ascii_digit() {
+        i += 1;
+    }
+    // URL encoding glues its hex to the number: `Account%20123456789012`
+    if s > 0 && h[s - 1] == b'%' && i - s > 2 {
+        s += 2;
+    }
+    let len = i - s;
+    // only three shapes start with a digit run: 12 digits (an account), 4 digits and a
+    // dash (`1234-5678-9012`), 1-3 digits and a dot (an address); decide that first, it
+    // is far cheaper than the boundary checks
+    let next = h.get(i).copied();
+    let shaped = len == 12
+        || (len == 4 && next == Some(b'-'))
+        || ((1..=3).contains(&len) && next == Some(b'.'));
+    if !shaped {
+        return i;
+    }
+    let left = left_ok(h, s) && (s == 0 || !matches!(h[s - 1], b'.' | b'-' | b'+' | b'$'));
+    if !left {
+        // inside a word (hex ids, hashes): nothing numeric starts before its end, unless
+        // the word starts with a JSON escape (`\u201c685749794555`)
+        if s > 0 && h[s - 1].is_ascii_alphanumeric() && !h[s.saturating_sub(6)..s].contains(&b'\\')
+        {
+            while i < n && h[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+        }
+        return i;
+    }
+    if len == 12 && right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i) {
+        sink.push(s, i, K::AccountId);
+    } else if len == 4 {
+        if let Some(end) = dashed_account(h, s) {
+            sink.push(s, end, K::AccountId);
+            i = end;
+        }
+    } else if (1..=3).contains(&len)
+        && i < n
+        && h[i] == b'.'
+        && let Some(end) = ipv4_at(h, s)
+    {
+        if let Some(kind) = classify_ipv4(h, s, end) {
+            sink.push(s, end, kind);
+        }
+        i = end;
+    }
+    i
+}
+
 /// The position of the first ASCII digit at or after `i`, eight bytes at a time.
-#[inline]
+#[cfg(test)]
 fn next_digit(h: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -224,12 +251,27 @@ fn classify_ipv4(h: &[u8], s: usize, e: usize) -> Option<K> {
     Some(if private { K::PrivateIp } else { K::PublicIp })
 }
 
-/// Finds IPv6 addresses, anchored on `:`.
-pub(crate) fn find_ipv6(h: &[u8], sink: &mut Sink) {
-    let mut covered = 0;
-    for c in memchr::memchr_iter(b':', h) {
-        if c < covered {
-            continue;
+/// IPv6 addresses, from the `:` after their first group.
+#[derive(Default)]
+pub(crate) struct Ipv6 {
+    /// where the last address found ends
+    covered: usize,
+}
+
+impl Ipv6 {
+    /// Whether a `:` between these bytes may follow an address's first group: a hex digit
+    /// before it, a hex digit or `:` after it. A `:` without them starts nothing (`ipv6_at`
+    /// needs a first group and a second), so only these are handed to [`Ipv6::at`].
+    #[inline]
+    pub(crate) fn may_start(before: u8, after: u8) -> bool {
+        is_hex(before) && (is_hex(after) || after == b':')
+    }
+
+    /// Handles the `:` at `c`.
+    #[inline]
+    pub(crate) fn at(&mut self, h: &[u8], c: usize, sink: &mut Sink) {
+        if c < self.covered {
+            return;
         }
         // the group before the first colon (empty for a leading `::`)
         let mut s = c;
@@ -237,18 +279,27 @@ pub(crate) fn find_ipv6(h: &[u8], sink: &mut Sink) {
             s -= 1;
         }
         if c - s > 4 {
-            continue;
+            return;
         }
         if s > 0 && (h[s - 1] == b':' || h[s - 1] == b'.' || h[s - 1] == b'-') {
-            continue;
+            return;
         }
         if !left_ok(h, s) {
-            continue;
+            return;
         }
         if let Some(end) = ipv6_at(h, s) {
-            covered = end;
+            self.covered = end;
             sink.push(s, end, K::Ipv6);
         }
+    }
+}
+
+/// Every IPv6 address, trying each `:` (the reference [`Ipv6`] is tested against).
+#[cfg(test)]
+pub(crate) fn find_ipv6(h: &[u8], sink: &mut Sink) {
+    let mut v6 = Ipv6::default();
+    for c in memchr::memchr_iter(b':', h) {
+        v6.at(h, c, sink);
     }
 }
 

@@ -345,6 +345,82 @@ fn examples_text(len: usize) -> Vec<u8> {
     out
 }
 
+/// The candidates of the dash, number, IPv6 and key rules from the one classified pass
+/// ([`events`]) and from each rule's own loop over its anchor byte, sorted.
+fn events_and_loops(det: &Detector, h: &[u8]) -> (Vec<Match>, Vec<Match>) {
+    let mut fused = Sink { cands: Vec::new() };
+    events::find(h, true, &det.inner.contexts, &mut fused);
+    let mut loops = Sink { cands: Vec::new() };
+    ids::find_dash_ids(h, true, &mut loops);
+    net::find_numbers(h, &mut loops);
+    net::find_ipv6(h, &mut loops);
+    det.inner.contexts.find_keys(h, &mut loops);
+    fused.cands.sort_unstable();
+    loops.cands.sort_unstable();
+    (fused.cands, loops.cands)
+}
+
+#[test]
+fn the_classified_pass_finds_what_each_rules_loop_finds() {
+    let det = Detector::new();
+    let text = examples_text(400_000);
+    let (fused, loops) = events_and_loops(&det, &text);
+    assert!(loops.len() > 3_000, "{}", loops.len());
+    assert!(fused == loops);
+    // every starting offset, so that each example sits across a block border
+    for shift in 0..70 {
+        let (fused, loops) = events_and_loops(&det, &text[shift..6_000 + shift]);
+        assert!(fused == loops, "shift {shift}");
+    }
+    // dense, near-miss text: pieces of numbers, addresses, ids and keys in every order
+    let pieces: &[&[u8]] = &[
+        b"10.",
+        b"0.",
+        b"255.",
+        b"1",
+        b"123456789012",
+        b"1234-",
+        b"5678",
+        b"i-",
+        b"vpc-",
+        b"0123456789abcdef0",
+        b"0a1b2c3d",
+        b"-",
+        b":",
+        b"::",
+        b"fe80",
+        b"2600:1f18",
+        b"db8",
+        b"=",
+        b"bucket",
+        b"name",
+        b" ",
+        b"\"",
+        b"\n",
+        b"%20",
+        b"\\u201c",
+        b"ip-",
+        b"x",
+        b".",
+        b"us-east-1",
+        b"table_name",
+        "é".as_bytes(),
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    let mut noise = Vec::with_capacity(200_000);
+    while noise.len() < 200_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        noise.extend_from_slice(pieces[(seed >> 40) as usize % pieces.len()]);
+    }
+    let (fused, loops) = events_and_loops(&det, &noise);
+    assert!(loops.len() > 200, "{}", loops.len());
+    assert!(fused == loops);
+    assert_eq!(events_and_loops(&det, b"").0, []);
+    assert_eq!(events_and_loops(&det, b"1").0, []);
+}
+
 #[test]
 fn parallel_scans_find_what_one_thread_finds() {
     let det = Detector::new();
