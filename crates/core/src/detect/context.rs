@@ -143,6 +143,8 @@ pub(crate) static CONTEXTS: &[Context] = &[
 pub(crate) struct ContextIndex {
     /// key contexts by the byte length of their phrase
     keys_by_len: Vec<Vec<usize>>,
+    /// the last two bytes of every key and of the words [`Keys`] treats specially
+    key_ends: PairSet,
     /// flag contexts by the byte length of the word after `--`
     flags_by_len: Vec<Vec<usize>>,
     /// ASCII phrases, each followed by a space, searched in a copy where every byte but
@@ -259,6 +261,32 @@ fn add_phrase(phrases: &mut Vec<String>, uses: &mut Vec<Vec<usize>>, phrase: Str
     }
 }
 
+/// A set of byte pairs, ASCII case-insensitive: 64 Kibit, one bit test per lookup.
+struct PairSet(Box<[u64; 1024]>);
+
+impl Default for PairSet {
+    fn default() -> PairSet {
+        PairSet(Box::new([0; 1024]))
+    }
+}
+
+impl PairSet {
+    fn index(a: u8, b: u8) -> usize {
+        usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
+    }
+
+    fn insert(&mut self, a: u8, b: u8) {
+        let i = PairSet::index(a, b);
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    fn holds(&self, a: u8, b: u8) -> bool {
+        let i = PairSet::index(a, b);
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
+}
+
 impl ContextIndex {
     pub(crate) fn new() -> Result<ContextIndex, aho_corasick::BuildError> {
         let mut keys_by_len = vec![Vec::new(); MAX_KEY + 1];
@@ -293,7 +321,30 @@ impl ContextIndex {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(phrases)
         };
+        let mut key_ends = PairSet::default();
+        let special = [
+            "id",
+            "text",
+            "content",
+            "buckets",
+            "name",
+            "outputvalue",
+            "path",
+        ];
+        let keys = CONTEXTS
+            .iter()
+            .filter(|c| matches!(c.mode, Mode::Key | Mode::ObjectName))
+            .map(|c| c.phrase);
+        for key in keys.chain(special) {
+            match *key.as_bytes() {
+                [.., a, b] => key_ends.insert(a, b),
+                // a one-byte key (there is none) would end any pair with its byte
+                [b] => (0..=255).for_each(|a| key_ends.insert(a, b)),
+                [] => {}
+            }
+        }
         Ok(ContextIndex {
+            key_ends,
             keys_by_len,
             flags_by_len,
             words: build(&words)?,
@@ -356,10 +407,12 @@ impl ContextIndex {
         BUF.with(|c| c.set(buf));
     }
 
-    /// Every key context, trying each `:` and `=` (the reference [`Keys`] is tested against).
+    /// Every key context, trying each `:` and `=` and every word before one (the reference
+    /// [`Keys`] is tested against).
     #[cfg(test)]
     pub(crate) fn find_keys(&self, h: &[u8], sink: &mut Sink) {
         let mut keys = Keys::new(self);
+        keys.prefilter = false;
         for p in memchr::memchr2_iter(b':', b'=', h) {
             keys.at(h, p, sink);
         }
@@ -398,6 +451,8 @@ pub(crate) struct Keys<'a> {
     /// to date as the keys go by, so that each `Name` key costs O(1) (a window search per
     /// key made a text of `{"Name": ...}` quadratic in its window)
     lists: ListTracker,
+    /// whether words are first checked against `key_ends` (off only to test that check)
+    prefilter: bool,
 }
 
 impl<'a> Keys<'a> {
@@ -405,6 +460,7 @@ impl<'a> Keys<'a> {
         Keys {
             index,
             lists: ListTracker::default(),
+            prefilter: true,
         }
     }
 
@@ -424,7 +480,13 @@ impl<'a> Keys<'a> {
         let n = super::ids::run_back(h, k1, MAX_KEY, |c| {
             c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
         });
+        // every key ends in the last two bytes of the word: most words before a `:` or `=`
+        // (`error:`, `x =`) are turned away here
         if n == 0 {
+            return;
+        }
+        let before = if k1 >= 2 { h[k1 - 2] } else { 0 };
+        if self.prefilter && !self.index.key_ends.holds(before, h[k1 - 1]) {
             return;
         }
         let k0 = k1 - n;
