@@ -393,7 +393,7 @@ impl Masker {
             out.push_str(text);
             return Ok(Vec::new());
         }
-        unglue(h, &mut matches, 0)?;
+        unglue(h, &mut matches, 0, false)?;
         let tokens = self.tokens_for(h, &matches)?;
         out.reserve(text.len() + matches.len() * 8);
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
@@ -624,7 +624,7 @@ impl Masker {
             return Ok((out, Vec::new()));
         }
         // the separators are no word: widening stops at them
-        unglue(h, &mut matches, 0)?;
+        unglue(h, &mut matches, 0, false)?;
         let tokens = self.tokens_for(h, &matches)?;
         let mut per_kind = vec![0usize; self.inner.det.kinds().len()];
         for m in &matches {
@@ -795,6 +795,7 @@ impl Masker {
             buf: Vec::new(),
             buf_start: 0,
             flushed: 0,
+            token_at_end: false,
             stats: StreamStats::default(),
         };
         let threads = self.inner.threads;
@@ -890,6 +891,7 @@ impl Masker {
             buf,
             buf_start,
             flushed,
+            token_at_end,
             stats,
         } = state;
         stats.bytes_in += chunk.len() as u64;
@@ -926,7 +928,7 @@ impl Masker {
             region.0,
             region.1,
         );
-        unglue(buf, &mut local, region.0)?;
+        unglue(buf, &mut local, region.0, *token_at_end)?;
         known.remember(buf, &local);
         // every token first: on a store error nothing of this batch is written
         let tokens = if local.is_empty() {
@@ -949,6 +951,12 @@ impl Masker {
             .map_err(|e| Error::io(format!("cannot write the output: {e}"), &e))?;
         stats.bytes_out += out.len() as u64;
         *flushed = base + upto_local;
+        // the output now ends with a token, with text, or (nothing written) as it did
+        if upto_local > pos {
+            *token_at_end = false;
+        } else if !local.is_empty() {
+            *token_at_end = true;
+        }
         // the last byte written stays: the next batch's first match needs its neighbour
         let keep_from = upto_local.saturating_sub(1);
         buf.drain(..keep_from);
@@ -1040,6 +1048,8 @@ struct FlushState {
     buf_start: usize,
     /// stream offset up to which the output is written
     flushed: usize,
+    /// whether the output written so far ends with a token
+    token_at_end: bool,
     stats: StreamStats,
     known: Known,
     /// identifiers masked so far, by kind
@@ -1160,9 +1170,11 @@ const UNGLUE_MAX: usize = 64;
 /// Widens every match glued to a letter, digit or `_` (a host name after `name_`, a URL right
 /// after a letter, an identifier cut at `MAX_MATCH_LEN` inside a word) to the edges of that
 /// word: a token glued to a word would not be read back as a token, and the text would not
-/// come back. Bytes before `from` are written already and are not widened into. Fails closed
-/// when a word runs on more than 64 bytes, or into another match.
-fn unglue(h: &[u8], matches: &mut [Match], from: usize) -> Result<(), Error> {
+/// come back. For the same reason, matches that touch (a name made of `#`s found twice in a
+/// row) become one. Bytes before `from` are written already and are not widened into;
+/// `after_token` says that they end with a token. Fails closed when a word runs on more than
+/// 64 bytes or into another match, or when the first match touches that written token.
+fn unglue(h: &[u8], matches: &mut Vec<Match>, from: usize, after_token: bool) -> Result<(), Error> {
     let refuse = || {
         Error::new(
             ErrorKind::Input,
@@ -1196,6 +1208,17 @@ fn unglue(h: &[u8], matches: &mut [Match], from: usize) -> Result<(), Error> {
         }
         matches[i] = Match::new(s, e, m.kind());
     }
+    if after_token && matches.first().is_some_and(|m| m.start() == from) {
+        return Err(refuse());
+    }
+    // two tokens side by side read back as one word, and neither as a token: one value
+    matches.dedup_by(|next, prev| {
+        let touch = next.start() == prev.end();
+        if touch {
+            *prev = Match::new(prev.start(), next.end(), prev.kind());
+        }
+        touch
+    });
     Ok(())
 }
 

@@ -188,8 +188,9 @@ fn prefixed_id(h: &[u8], d: usize, sink: &mut Sink) -> Option<usize> {
         s += 1;
     }
     // the longest prefix that starts at a boundary (a JSON escape such as `\u201c` may
-    // leave hex letters glued to the prefix)
-    for start in s..d {
+    // leave hex letters glued to the prefix). Past `s + 5` none can: the byte before is a
+    // letter or `-` of the run, and the backslash or `%` of an escape would be inside it.
+    for start in s..d.min(s + 6) {
         if !left_ok(h, start) || (start > 0 && h[start - 1] == b'-') {
             continue;
         }

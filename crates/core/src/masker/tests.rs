@@ -546,3 +546,53 @@ fn identifiers_glued_to_a_word_come_back() {
         assert_eq!(String::from_utf8(out).unwrap(), masked.text());
     }
 }
+
+#[test]
+fn touching_matches_become_one_token() {
+    // found by fuzzing: a log group name made of `#`s occurs twice in a row further on; its
+    // two tokens side by side would read back as one word and neither would be restored
+    let m = Masker::new().unwrap();
+    for text in [
+        "LOG_GROUP=######## then ################ end",
+        "LOG_GROUP=/aws/x#y then /aws/x#y/aws/x#y end",
+    ] {
+        let masked = m.mask(text).unwrap();
+        assert!(!masked.text().contains('#'), "{}", masked.text());
+        assert_eq!(masked.total(), 2, "{}", masked.text());
+        assert_eq!(m.unmask(masked.text()).unwrap(), text);
+        let mut out = Vec::new();
+        m.mask_stream(text.as_bytes(), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), masked.text());
+    }
+}
+
+#[test]
+fn touching_matches_across_a_stream_batch_fail_closed() {
+    // the same run of names across the border of two batches (found by a test of the fix
+    // above): the first batch's output ends with a token, which the next batch's first match
+    // would touch; that token is written already, the two cannot become one, and the stream
+    // fails closed
+    let m = Masker::new().unwrap();
+    let mut text = String::from("LOG_GROUP=######## x\n");
+    while text.len() < (4 << 20) - 20_000 {
+        text.push_str("plain words here\n");
+    }
+    text.push_str(&"#".repeat(40_000));
+    text.push_str(" end\n");
+    let mut out = Vec::new();
+    let err = m.mask_stream(text.as_bytes(), &mut out).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Input, "{err}");
+    // what was written holds no value and restores to the input's start
+    let written = String::from_utf8(out).unwrap();
+    assert!(written.len() > 4_000_000);
+    assert!(!written.contains("########"));
+    let back = m.unmask(&written).unwrap();
+    assert!(
+        text.starts_with(&*back),
+        "the written part restores exactly"
+    );
+    // one shot, the whole run is one value
+    let masked = m.mask(&text).unwrap();
+    assert!(!masked.text().contains('#'));
+    assert_eq!(m.unmask(masked.text()).unwrap(), text);
+}
