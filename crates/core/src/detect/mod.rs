@@ -631,12 +631,7 @@ impl Detector {
         }
         let mut all = matches;
         all.extend(extra);
-        // longest first at a position; on the same span, the kind first in the catalogue
-        all.sort_unstable_by(|a, b| {
-            (a.start.cmp(&b.start))
-                .then(b.end.cmp(&a.end))
-                .then(a.kind.cmp(&b.kind))
-        });
+        sort_candidates(&mut all);
         let mut out: Vec<Match> = Vec::with_capacity(all.len());
         for m in all {
             if out.last().is_none_or(|l| m.start >= l.end) {
@@ -761,6 +756,9 @@ impl Detector {
                             *m = m.offset(lo);
                             (a..b).contains(&m.start)
                         });
+                        // sorted here, in parallel: the parts follow each other, so the
+                        // joined list is sorted too, and sorting it again is one pass
+                        sort_candidates(&mut cands);
                         cands
                     })
                 })
@@ -781,12 +779,7 @@ impl Detector {
             inner.enabled[m.kind.as_usize()]
                 && (inner.allow.is_empty() || !inner.allow.contains(&h[m.range()]))
         });
-        cands.sort_unstable_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then(b.end.cmp(&a.end))
-                .then(a.kind.cmp(&b.kind))
-        });
+        sort_candidates(&mut cands);
         let mut covered = w.covered.max(w.from);
         out.reserve(cands.len());
         for &m in &cands {
@@ -803,6 +796,17 @@ impl Detector {
         Sink::recycle(cands);
         covered
     }
+}
+
+/// Sorts candidates by start, the longest first at a position, then by kind (the first in
+/// the catalogue wins a tie).
+fn sort_candidates(cands: &mut [Match]) {
+    cands.sort_unstable_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(a.kind.cmp(&b.kind))
+    });
 }
 
 /// Finds many names at once: a packed SIMD search for their distinct 4-byte prefixes (64 per
