@@ -54,7 +54,7 @@
 //!
 //! - `vault` (default): the file vault (bundled SQLite).
 //! - `redis`: the Redis stores (redis-rs, tokio, rustls with ring).
-//! - `testkit`: [`store::testkit`], the conformance suite for store implementations.
+//! - `testkit`: `store::testkit`, the conformance suite for store implementations.
 //!
 //! # API themes
 //!
