@@ -817,10 +817,50 @@ fn sort_candidates(cands: &mut [Match]) {
 struct NameSearch<'v> {
     names: HashMap<&'v [u8], KindId, crate::fxhash::FxBuild>,
     prefixes: Vec<aho_corasick::packed::Searcher>,
+    /// the prefixes as a table probed at every position, in place of the packed searchers
+    /// when there are more than `TABLE_MIN` of them
+    table: Option<PrefixTable>,
     /// the automaton to use when the packed searcher is not available on this machine
     fallback: Option<AhoCorasick>,
     min_len: usize,
     max_len: usize,
+}
+
+/// Above this many distinct prefixes, [`NameSearch`] probes a table at every position instead
+/// of running one packed search per 64 prefixes: those passes grew with the names (a text
+/// with thousands of names paid a pass over it for each 64 of them), the table costs the
+/// same for any number.
+const TABLE_MIN: usize = 256;
+
+/// A set of 4-byte prefixes: a bit per first two bytes (64 Kibit, in the L1/L2 cache), then a
+/// hash set for the positions that pass it.
+struct PrefixTable {
+    pairs: Box<[u64; 1024]>,
+    prefixes: HashSet<[u8; 4], crate::fxhash::FxBuild>,
+}
+
+impl PrefixTable {
+    fn new(prefixes: &[[u8; 4]]) -> PrefixTable {
+        let mut pairs = Box::new([0u64; 1024]);
+        for p in prefixes {
+            let i = usize::from(p[0]) << 8 | usize::from(p[1]);
+            pairs[i / 64] |= 1 << (i % 64);
+        }
+        PrefixTable {
+            pairs,
+            prefixes: prefixes.iter().copied().collect(),
+        }
+    }
+
+    /// Whether one of the prefixes starts at `h[s]` (`s + 4 <= h.len()`).
+    #[inline]
+    fn holds(&self, h: &[u8], s: usize) -> bool {
+        let i = usize::from(h[s]) << 8 | usize::from(h[s + 1]);
+        self.pairs[i / 64] >> (i % 64) & 1 == 1
+            && self
+                .prefixes
+                .contains(&[h[s], h[s + 1], h[s + 2], h[s + 3]])
+    }
 }
 
 impl<'v> NameSearch<'v> {
@@ -829,6 +869,18 @@ impl<'v> NameSearch<'v> {
         let mut prefixes: Vec<[u8; 4]> = names.keys().map(|v| [v[0], v[1], v[2], v[3]]).collect();
         prefixes.sort_unstable();
         prefixes.dedup();
+        let min_len = names.keys().map(|v| v.len()).min().unwrap_or(0);
+        let max_len = names.keys().map(|v| v.len()).max().unwrap_or(0);
+        if prefixes.len() > TABLE_MIN {
+            return NameSearch {
+                names,
+                prefixes: Vec::new(),
+                table: Some(PrefixTable::new(&prefixes)),
+                fallback: None,
+                min_len,
+                max_len,
+            };
+        }
         let searchers: Option<Vec<_>> = prefixes
             .chunks(64)
             .map(|group| {
@@ -838,8 +890,6 @@ impl<'v> NameSearch<'v> {
                     .build()
             })
             .collect();
-        let min_len = names.keys().map(|v| v.len()).min().unwrap_or(0);
-        let max_len = names.keys().map(|v| v.len()).max().unwrap_or(0);
         let (prefixes, fallback) = match searchers {
             Some(s) => (s, None),
             None => (
@@ -853,6 +903,7 @@ impl<'v> NameSearch<'v> {
         NameSearch {
             names,
             prefixes,
+            table: None,
             fallback,
             min_len,
             max_len,
@@ -878,8 +929,11 @@ impl<'v> NameSearch<'v> {
             }
             return;
         }
-        // candidate starts from every searcher, in order
+        // candidate starts (where a prefix starts and ends before `to`), in order
         let mut starts: Vec<usize> = Vec::new();
+        if let Some(table) = &self.table {
+            starts.extend((from..to.saturating_sub(3)).filter(|&s| table.holds(h, s)));
+        }
         for searcher in &self.prefixes {
             let mut at = from;
             while at < to {

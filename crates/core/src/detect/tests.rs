@@ -467,15 +467,30 @@ fn normalize_is_norm_on_every_byte() {
 /// name finds.
 #[test]
 fn propagating_many_names_matches_a_plain_search() {
-    let kind = K::S3Bucket.id();
-    // many names sharing prefixes, some a prefix of another
-    let names: Vec<String> = (0..300)
+    // many names sharing prefixes, some a prefix of another (packed searches)
+    let shared: Vec<String> = (0..300)
         .map(|i| match i % 3 {
             0 => format!("acme-logs-{i:04}"),
             1 => format!("acme-logs-{:04}-old", i - 1),
             _ => format!("pr{i:03}d-table"),
         })
         .collect();
+    propagation_matches_a_plain_search(&shared);
+    // more distinct prefixes than the packed searches take (the prefix table)
+    let distinct: Vec<String> = (0..1200)
+        .map(|i| match i % 3 {
+            0 => format!("{:04x}-bucket-{i}", i * 37),
+            1 => format!("{:04x}-bucket-{}-old", (i - 1) * 37, i - 1),
+            _ => format!("t{i:04}-table"),
+        })
+        .collect();
+    propagation_matches_a_plain_search(&distinct);
+}
+
+/// Propagating `names` over a text of them finds every whole-word occurrence, leftmost then
+/// longest, as a plain substring search does.
+fn propagation_matches_a_plain_search(names: &[String]) {
+    let kind = K::S3Bucket.id();
     let mut text = String::new();
     for i in 0..3000usize {
         let n = &names[(i * 7919) % names.len()];
@@ -489,7 +504,7 @@ fn propagating_many_names_matches_a_plain_search() {
     let got = Detector::propagate(h, Vec::new(), &known, 0, h.len());
     // the plain search: every whole-word occurrence, leftmost then longest
     let mut all: Vec<(usize, usize)> = Vec::new();
-    for n in &names {
+    for n in names {
         for (at, _) in text.match_indices(n.as_str()) {
             let e = at + n.len();
             let alone = bytes::left_ok(h, at)
