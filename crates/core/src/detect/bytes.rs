@@ -119,6 +119,28 @@ pub(crate) fn skip_separators_back(h: &[u8], p: usize, max: usize) -> usize {
     j
 }
 
+/// A set of byte pairs: 64 Kibit (in the L1/L2 cache), one bit test per lookup.
+pub(crate) struct PairBits(Box<[u64; 1024]>);
+
+impl Default for PairBits {
+    fn default() -> PairBits {
+        PairBits(Box::new([0; 1024]))
+    }
+}
+
+impl PairBits {
+    pub(crate) fn insert(&mut self, a: u8, b: u8) {
+        let i = usize::from(a) << 8 | usize::from(b);
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    pub(crate) fn holds(&self, a: u8, b: u8) -> bool {
+        let i = usize::from(a) << 8 | usize::from(b);
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
+}
+
 /// `“ ” ‘ ’ « »` and similar, as UTF-8.
 #[inline]
 pub(crate) fn is_typographic_quote(b: &[u8]) -> bool {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::bytes::{is_typographic_quote, is_word, run};
+use super::bytes::{PairBits, is_typographic_quote, is_word, run};
 use super::hosts::bucket_at;
 use crate::catalogue::K;
 
@@ -143,8 +143,8 @@ pub(crate) static CONTEXTS: &[Context] = &[
 pub(crate) struct ContextIndex {
     /// key contexts by the byte length of their phrase
     keys_by_len: Vec<Vec<usize>>,
-    /// the last two bytes of every key and of the words [`Keys`] treats specially
-    key_ends: PairSet,
+    /// the last two bytes of every key and of the words [`Keys`] treats specially, lower case
+    key_ends: PairBits,
     /// flag contexts by the byte length of the word after `--`
     flags_by_len: Vec<Vec<usize>>,
     /// ASCII phrases, each followed by a space, searched in a copy where every byte but
@@ -261,32 +261,6 @@ fn add_phrase(phrases: &mut Vec<String>, uses: &mut Vec<Vec<usize>>, phrase: Str
     }
 }
 
-/// A set of byte pairs, ASCII case-insensitive: 64 Kibit, one bit test per lookup.
-struct PairSet(Box<[u64; 1024]>);
-
-impl Default for PairSet {
-    fn default() -> PairSet {
-        PairSet(Box::new([0; 1024]))
-    }
-}
-
-impl PairSet {
-    fn index(a: u8, b: u8) -> usize {
-        usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
-    }
-
-    fn insert(&mut self, a: u8, b: u8) {
-        let i = PairSet::index(a, b);
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-
-    #[inline]
-    fn holds(&self, a: u8, b: u8) -> bool {
-        let i = PairSet::index(a, b);
-        self.0[i / 64] >> (i % 64) & 1 == 1
-    }
-}
-
 impl ContextIndex {
     pub(crate) fn new() -> Result<ContextIndex, aho_corasick::BuildError> {
         let mut keys_by_len = vec![Vec::new(); MAX_KEY + 1];
@@ -321,7 +295,7 @@ impl ContextIndex {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(phrases)
         };
-        let mut key_ends = PairSet::default();
+        let mut key_ends = PairBits::default();
         let special = [
             "id",
             "text",
@@ -337,9 +311,9 @@ impl ContextIndex {
             .map(|c| c.phrase);
         for key in keys.chain(special) {
             match *key.as_bytes() {
-                [.., a, b] => key_ends.insert(a, b),
+                [.., a, b] => key_ends.insert(a.to_ascii_lowercase(), b.to_ascii_lowercase()),
                 // a one-byte key (there is none) would end any pair with its byte
-                [b] => (0..=255).for_each(|a| key_ends.insert(a, b)),
+                [b] => (0..=255).for_each(|a| key_ends.insert(a, b.to_ascii_lowercase())),
                 [] => {}
             }
         }
@@ -486,7 +460,8 @@ impl<'a> Keys<'a> {
             return;
         }
         let before = if k1 >= 2 { h[k1 - 2] } else { 0 };
-        if self.prefilter && !self.index.key_ends.holds(before, h[k1 - 1]) {
+        let (a, b) = (before.to_ascii_lowercase(), h[k1 - 1].to_ascii_lowercase());
+        if self.prefilter && !self.index.key_ends.holds(a, b) {
             return;
         }
         let k0 = k1 - n;

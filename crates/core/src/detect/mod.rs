@@ -835,16 +835,15 @@ const TABLE_MIN: usize = 256;
 /// A set of 4-byte prefixes: a bit per first two bytes (64 Kibit, in the L1/L2 cache), then a
 /// hash set for the positions that pass it.
 struct PrefixTable {
-    pairs: Box<[u64; 1024]>,
+    pairs: bytes::PairBits,
     prefixes: HashSet<[u8; 4], crate::fxhash::FxBuild>,
 }
 
 impl PrefixTable {
     fn new(prefixes: &[[u8; 4]]) -> PrefixTable {
-        let mut pairs = Box::new([0u64; 1024]);
+        let mut pairs = bytes::PairBits::default();
         for p in prefixes {
-            let i = usize::from(p[0]) << 8 | usize::from(p[1]);
-            pairs[i / 64] |= 1 << (i % 64);
+            pairs.insert(p[0], p[1]);
         }
         PrefixTable {
             pairs,
@@ -855,8 +854,7 @@ impl PrefixTable {
     /// Whether one of the prefixes starts at `h[s]` (`s + 4 <= h.len()`).
     #[inline]
     fn holds(&self, h: &[u8], s: usize) -> bool {
-        let i = usize::from(h[s]) << 8 | usize::from(h[s + 1]);
-        self.pairs[i / 64] >> (i % 64) & 1 == 1
+        self.pairs.holds(h[s], h[s + 1])
             && self
                 .prefixes
                 .contains(&[h[s], h[s + 1], h[s + 2], h[s + 3]])

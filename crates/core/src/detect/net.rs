@@ -42,9 +42,9 @@ const K8S_SERVICE_WORDS: &[&[u8]] = &[
 ];
 
 /// Account ids and IPv4 addresses, found from the digit runs [`super::events`] hints at: a
-/// digit that starts four in a row, or one followed by `.` or `-`. Every run this rule can
-/// match (12 digits, 4 and a `-`, 1-3 and a `.`) holds such a hint; the runs between hints
-/// are skipped, which is what walking them would do.
+/// digit that starts a run with a digit three bytes on, or one followed by `.` or `-`. Every
+/// run this rule can match (12 digits, 4 and a `-`, 1-3 and a `.`) holds such a hint; the
+/// runs between hints are skipped, which is what walking them would do.
 #[derive(Default)]
 pub(crate) struct Numbers {
     /// where the walk continues: runs before it are done
