@@ -849,8 +849,7 @@ impl Masker {
                 }
             });
             // keep two chunks ahead of the writing, at most; the buffers go round, zeroed
-            // once (a fresh one per read cost a 4 MiB memset and its page faults, for each
-            // 64 KiB read from a pipe)
+            // once (a fresh one per chunk cost a 4 MiB memset and its page faults)
             let mut spare: Vec<Vec<u8>> = Vec::new();
             let mut ahead = 0;
             let mut ended = false;
