@@ -296,6 +296,7 @@ impl ContextIndex {
                 .build(phrases)
         };
         let mut key_ends = PairBits::default();
+        // the words `Keys::at` handles before the key lookup: keep the two in step
         let special = [
             "id",
             "text",
@@ -454,11 +455,11 @@ impl<'a> Keys<'a> {
         let n = super::ids::run_back(h, k1, MAX_KEY, |c| {
             c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
         });
-        // every key ends in the last two bytes of the word: most words before a `:` or `=`
-        // (`error:`, `x =`) are turned away here
         if n == 0 {
             return;
         }
+        // every key ends in the last two bytes of the word: most words before a `:` or `=`
+        // (`error:`, `x =`) are turned away here
         let before = if k1 >= 2 { h[k1 - 2] } else { 0 };
         let (a, b) = (before.to_ascii_lowercase(), h[k1 - 1].to_ascii_lowercase());
         if self.prefilter && !self.index.key_ends.holds(a, b) {
