@@ -1,5 +1,6 @@
 //! `awsmask`: find AWS identifiers in text on stdin or in files.
 
+mod input;
 mod mask;
 mod proxy;
 mod scan;

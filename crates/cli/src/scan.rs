@@ -3,12 +3,13 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
+use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use awsmask::{Detector, Match, StreamScanner};
 
-use crate::exit;
+use crate::{exit, input};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ScanArgs {
@@ -38,11 +39,43 @@ enum Format {
 /// Read size: large enough that each scan splits among the scan threads.
 const CHUNK: usize = 4 << 20;
 
-/// Tracks line and column numbers for match offsets without keeping the whole input: holds
-/// the bytes from the last position it was asked about to what has been read.
+/// The input bytes the printer reads values and line breaks from: the stream from offset
+/// `start` on, in one or two slices (a ring buffer's halves, or a whole mapped file).
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    start: usize,
+    parts: [&'a [u8]; 2],
+}
+
+impl<'a> Held<'a> {
+    fn of(ring: &'a VecDeque<u8>, start: usize) -> Held<'a> {
+        let (a, b) = ring.as_slices();
+        Held {
+            start,
+            parts: [a, b],
+        }
+    }
+
+    /// The bytes at stream offsets `r` (clamped to what is held), in up to two slices.
+    fn range(&self, r: Range<usize>) -> [&'a [u8]; 2] {
+        let [a, b] = self.parts;
+        let from = r.start.saturating_sub(self.start).min(a.len() + b.len());
+        let to = r
+            .end
+            .saturating_sub(self.start)
+            .clamp(from, a.len() + b.len());
+        let cut = |s: usize, e: usize| {
+            let x = &a[s.min(a.len())..e.min(a.len())];
+            let y = &b[s.saturating_sub(a.len())..e.saturating_sub(a.len())];
+            [x, y]
+        };
+        cut(from, to)
+    }
+}
+
+/// Tracks line and column numbers for match offsets, counting line breaks as it moves on.
 struct Lines {
-    pending: VecDeque<u8>,
-    /// stream offset of `pending[0]`
+    /// the stream offset counted up to
     offset: usize,
     line: usize,
     /// stream offset where the current line starts
@@ -52,31 +85,27 @@ struct Lines {
 impl Lines {
     fn new(file_start: usize) -> Lines {
         Lines {
-            pending: VecDeque::new(),
             offset: file_start,
             line: 1,
             line_start: file_start,
         }
     }
 
-    /// Advances to stream offset `to`, counting lines (SIMD newline search over the held
-    /// bytes, which are at most two slices).
-    fn advance(&mut self, to: usize) {
-        let n = to.saturating_sub(self.offset).min(self.pending.len());
-        let (a, b) = self.pending.as_slices();
-        let (a, b) = if n <= a.len() {
-            (&a[..n], &b[..0])
-        } else {
-            (a, &b[..n - a.len()])
-        };
-        for (base, part) in [(self.offset, a), (self.offset + a.len(), b)] {
+    /// Advances to stream offset `to`, counting the line breaks in `held` on the way (SIMD
+    /// newline search).
+    fn advance(&mut self, to: usize, held: Held<'_>) {
+        if to <= self.offset {
+            return;
+        }
+        let mut base = self.offset;
+        for part in held.range(self.offset..to) {
             self.line += memchr::memchr_iter(b'\n', part).count();
             if let Some(k) = memchr::memrchr(b'\n', part) {
                 self.line_start = base + k + 1;
             }
+            base += part.len();
         }
-        self.pending.drain(..n);
-        self.offset += n;
+        self.offset = to;
     }
 }
 
@@ -100,21 +129,31 @@ struct Printer<W: Write> {
 }
 
 impl<W: Write> Printer<W> {
-    /// Prints matches; `window` holds the bytes from `window_start` on (the values).
-    fn print(
-        &mut self,
-        det: &Detector,
-        matches: &[Match],
-        window: &VecDeque<u8>,
-        window_start: usize,
-    ) -> io::Result<()> {
+    /// Moves line counting on to stream offset `to`, into later inputs as it gets there.
+    fn advance_to(&mut self, to: usize, held: Held<'_>) {
+        while let Some(next) = self.inputs.get(self.current + 1)
+            && next.start <= to
+        {
+            self.lines = Lines::new(next.start);
+            self.current += 1;
+        }
+        self.lines.advance(to, held);
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.found {
+            exit::FOUND
+        } else {
+            exit::NONE_FOUND
+        }
+    }
+
+    /// Prints matches; `held` holds the bytes from the first match on.
+    fn print(&mut self, det: &Detector, matches: &[Match], held: Held<'_>) -> io::Result<()> {
         for m in matches {
             self.found = true;
             let value: Vec<u8> = if self.show_values {
-                window
-                    .range(m.start() - window_start..m.end() - window_start)
-                    .copied()
-                    .collect()
+                held.range(m.range()).concat()
             } else {
                 Vec::new()
             };
@@ -140,18 +179,7 @@ impl<W: Write> Printer<W> {
                     self.out.write_all(line)?;
                 }
                 Format::Text => {
-                    while self.current + 1 < self.inputs.len()
-                        && self.inputs[self.current + 1].start <= m.start()
-                    {
-                        self.lines.advance(self.inputs[self.current + 1].start);
-                        self.current += 1;
-                        let pending = std::mem::take(&mut self.lines.pending);
-                        self.lines = Lines {
-                            pending,
-                            ..Lines::new(self.inputs[self.current].start)
-                        };
-                    }
-                    self.lines.advance(m.start());
+                    self.advance_to(m.start(), held);
                     let col = m.start() - self.lines.line_start + 1;
                     let name = &self.inputs[self.current].name;
                     write!(self.out, "{name}:{}:{col}: {kind}", self.lines.line)?;
@@ -185,12 +213,6 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         current: 0,
         line: Vec::new(),
     };
-    let mut scanner = StreamScanner::new(&det).threads(crate::scan_threads());
-    // bytes not yet behind every reported match: for values and line numbers
-    let mut window: VecDeque<u8> = VecDeque::new();
-    let mut window_start = 0;
-    let mut matches = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
     let files: Vec<Option<&PathBuf>> = if args.files.is_empty() {
         vec![None]
     } else {
@@ -199,7 +221,39 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
             .map(|p| (p.as_os_str() != "-").then_some(p))
             .collect()
     };
-    let keep_lines = args.format == Format::Text;
+    let threads = crate::scan_threads();
+    if let [file] = files[..] {
+        // one regular file: scan it in place, mapped into memory
+        let (name, input) = match file {
+            None => ("<stdin>".to_owned(), input::stdin_file()),
+            Some(p) => (
+                p.display().to_string(),
+                File::open(p)
+                    .map(Some)
+                    .with_context(|| format!("cannot open {}", p.display()))?,
+            ),
+        };
+        if let Some(input) = input
+            && let Some(map) = input::map(&input).with_context(|| format!("cannot read {name}"))?
+        {
+            printer.inputs.push(Input { name, start: 0 });
+            let held = Held {
+                start: 0,
+                parts: [&map, &[]],
+            };
+            det.find_batches(&map, threads, |batch| printer.print(&det, batch, held))?;
+            printer.out.flush()?;
+            input::consumed(&input);
+            return Ok(printer.exit_code());
+        }
+    }
+    let mut scanner = StreamScanner::new(&det).threads(threads);
+    // the bytes not yet behind every reported match: for values and line numbers
+    let keep = args.format == Format::Text || args.show_values;
+    let mut held: VecDeque<u8> = VecDeque::new();
+    let mut held_start = 0;
+    let mut matches = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
     for file in files {
         let (name, mut reader): (String, Box<dyn Read>) = match file {
             None => ("<stdin>".to_owned(), Box::new(io::stdin().lock())),
@@ -220,35 +274,28 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
                 Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {name}"))),
             };
             let chunk = &buf[..n];
-            if args.show_values {
-                window.extend(chunk);
-            }
-            if keep_lines {
-                printer.lines.pending.extend(chunk);
+            if keep {
+                held.extend(chunk);
             }
             matches.clear();
             scanner.push(chunk, &mut matches);
-            printer.print(&det, &matches, &window, window_start)?;
-            let resolved = scanner.resolved();
-            if args.show_values {
-                let drop = resolved.saturating_sub(window_start).min(window.len());
-                window.drain(..drop);
-                window_start += drop;
-            }
-            if keep_lines && printer.current + 1 == printer.inputs.len() {
-                printer.lines.advance(resolved);
+            printer.print(&det, &matches, Held::of(&held, held_start))?;
+            if keep {
+                let resolved = scanner.resolved();
+                if args.format == Format::Text {
+                    printer.advance_to(resolved, Held::of(&held, held_start));
+                }
+                let drop = resolved.saturating_sub(held_start).min(held.len());
+                held.drain(..drop);
+                held_start += drop;
             }
         }
     }
     matches.clear();
     scanner.finish(&mut matches);
-    printer.print(&det, &matches, &window, window_start)?;
+    printer.print(&det, &matches, Held::of(&held, held_start))?;
     printer.out.flush()?;
-    Ok(if printer.found {
-        exit::FOUND
-    } else {
-        exit::NONE_FOUND
-    })
+    Ok(printer.exit_code())
 }
 
 /// Appends `n` in decimal.

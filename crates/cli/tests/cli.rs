@@ -166,6 +166,71 @@ fn scan_large_stream_matches_across_read_boundaries() {
     }
 }
 
+/// `awsmask ARGS` with stdin from `file` (its read position shared with the caller's).
+fn awsmask_on_file(args: &[&str], file: &std::fs::File) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_awsmask"))
+        .args(args)
+        .stdin(Stdio::from(file.try_clone().unwrap()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn scan_of_a_file_in_place_matches_scan_of_a_pipe() {
+    use std::io::{Seek, SeekFrom};
+    // a regular file is mapped and scanned in place; a pipe is read: the same report
+    let unit =
+        "first line\nvpc-0a1b2c3d in 한국어 subnet-0a1b2c3d\r\n\"OwnerId\": \"123456789012\" ";
+    let mut input = String::new();
+    let mut k = 0;
+    while input.len() < 3 << 20 {
+        input.push_str(unit);
+        let _ = writeln!(input, "10.1.{}.{} pad{k}", k % 256, k % 199);
+        k += 1;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.txt");
+    std::fs::write(&path, &input).unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        &["scan"][..],
+        &["scan", "--show-values"],
+        &["scan", "--format", "jsonl"],
+        &["scan", "--format", "jsonl", "--show-values"],
+    ] {
+        let piped = awsmask(args, input.as_bytes());
+        assert_eq!(piped.status.code(), Some(1));
+        assert!(stdout(&piped).lines().count() > 100_000);
+        let named = awsmask(&[args, &[p]].concat(), b"");
+        // the text format names the file
+        let named_out = stdout(&named).replace(p, "<stdin>");
+        assert!(named_out == stdout(&piped), "{args:?} with a path");
+        assert_eq!(named.status.code(), Some(1));
+        let f = std::fs::File::open(&path).unwrap();
+        let redirected = awsmask_on_file(args, &f);
+        assert!(
+            redirected.stdout == piped.stdout,
+            "{args:?} from a file on stdin"
+        );
+    }
+    // from where the shell left stdin, and leaving it at the end, as reading would
+    let mut f = std::fs::File::open(&path).unwrap();
+    f.seek(SeekFrom::Start(1_000_001)).unwrap();
+    let rest = awsmask_on_file(&["scan", "--format", "jsonl", "--show-values"], &f);
+    let piped = awsmask(
+        &["scan", "--format", "jsonl", "--show-values"],
+        &input.as_bytes()[1_000_001..],
+    );
+    assert!(rest.stdout == piped.stdout);
+    assert_eq!(f.stream_position().unwrap(), input.len() as u64);
+    // an empty file, and a file already read to its end
+    std::fs::write(&path, "").unwrap();
+    let o = awsmask(&["scan", p], b"");
+    assert_eq!((o.status.code(), o.stdout.len()), (Some(0), 0));
+    let o = awsmask_on_file(&["scan"], &f);
+    assert_eq!((o.status.code(), o.stdout.len()), (Some(0), 0));
+}
+
 #[test]
 fn scan_into_closed_pipe_exits_quietly() {
     let input = "i-0123456789abcdef0\n".repeat(200_000);

@@ -73,6 +73,7 @@
 //! # MSRV
 //!
 //! Rust 1.88.
+#![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     forbid(clippy::print_stdout, clippy::print_stderr, clippy::panic)

@@ -2,6 +2,8 @@
 //! results become Python objects, errors become exceptions under `awsmask.AwsmaskError`, and
 //! every call into the engine runs with the GIL released.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;

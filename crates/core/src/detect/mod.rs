@@ -43,6 +43,9 @@ pub(crate) const MAX_CONTEXT: usize = 512;
 /// The smallest part of a window worth a thread of its own.
 const PAR_MIN_PART: usize = 256 * 1024;
 
+/// How much of a haystack [`Detector::find_batches`] gives each thread per batch.
+const BATCH_PER_THREAD: usize = 8 << 20;
+
 /// Kinds whose values are found by their context: their other occurrences are propagated.
 const PROPAGATES: u128 = {
     const CONTEXT_KINDS: &[K] = &[
@@ -555,6 +558,72 @@ impl Detector {
             },
             out,
         );
+    }
+
+    /// Finds what [`find_into`](Self::find_into) finds in a large haystack already in memory
+    /// (a mapped file, say), with the work split among up to `threads` threads, and hands the
+    /// matches to `each` in order, one batch per part of the haystack (`threads` × 8 MiB), so
+    /// that memory for matches stays bounded however large the haystack is. Stops at, and
+    /// returns, the first error `each` returns.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let det = awsmask::Detector::new();
+    /// let text = b"vpc-0a1b2c3d ".repeat(100_000);
+    /// let mut found = 0;
+    /// det.find_batches(&text, 2, |batch| {
+    ///     found += batch.len();
+    ///     Ok::<_, std::convert::Infallible>(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(found, 100_000);
+    /// ```
+    pub fn find_batches<E>(
+        &self,
+        haystack: &[u8],
+        threads: usize,
+        each: impl FnMut(&[Match]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let threads = threads.max(1);
+        self.find_batches_of(haystack, threads, BATCH_PER_THREAD * threads, each)
+    }
+
+    /// [`find_batches`](Self::find_batches) with batches of `part` bytes (the last one up to
+    /// half as long again).
+    fn find_batches_of<E>(
+        &self,
+        haystack: &[u8],
+        threads: usize,
+        part: usize,
+        mut each: impl FnMut(&[Match]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        let mut covered = 0;
+        loop {
+            let to = if haystack.len() - from <= part + part / 2 {
+                haystack.len()
+            } else {
+                from + part
+            };
+            // the part with the context its matches may look at
+            let lo = from.saturating_sub(stream::MARGIN);
+            let hi = (to + stream::MARGIN).min(haystack.len());
+            let w = Window {
+                from: from - lo,
+                to: to - lo,
+                covered: covered.max(from) - lo,
+                base: lo,
+            };
+            out.clear();
+            covered = lo + self.find_window_par(&haystack[lo..hi], w, threads, &mut out);
+            each(&out)?;
+            if to == haystack.len() {
+                return Ok(());
+            }
+            from = to;
+        }
     }
 
     /// Adds every other occurrence of a name already found (a bucket, function, table,

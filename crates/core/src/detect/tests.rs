@@ -445,7 +445,39 @@ fn parallel_scans_find_what_one_thread_finds() {
         }
         scanner.finish(&mut got);
         assert!(got == want, "{threads} threads, streamed");
+        // and in batches, some split among threads, some not, the last one longer
+        for part in [100_003, 600_000, 1_000_000, 2_000_000] {
+            let mut got = Vec::new();
+            let mut batches = 0;
+            det.find_batches_of(&text, threads, part, |batch| {
+                assert!(
+                    batch
+                        .iter()
+                        .all(|m| got.last().is_none_or(|l: &Match| l.end <= m.start))
+                );
+                got.extend_from_slice(batch);
+                batches += 1;
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            assert!(got == want, "{threads} threads, batches of {part}");
+            // whole parts, the last one up to half as long again
+            let (whole, rest) = (text.len() / part, text.len() % part);
+            let want_batches = if text.len() <= part + part / 2 {
+                1
+            } else {
+                whole + usize::from(rest > part / 2)
+            };
+            assert_eq!(batches, want_batches, "batches of {part}");
+        }
     }
+    // an error from the callback stops the search
+    let mut calls = 0;
+    let r = det.find_batches_of(&text, 1, 100_000, |_| {
+        calls += 1;
+        if calls == 3 { Err("stop") } else { Ok(()) }
+    });
+    assert_eq!((r, calls), (Err("stop"), 3));
 }
 
 #[test]
