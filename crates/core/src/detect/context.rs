@@ -157,9 +157,11 @@ pub(crate) struct ContextIndex {
     /// blocks that hold a non-ASCII byte or a backslash
     wide: AhoCorasick,
     wide_uses: Vec<Vec<usize>>,
-    /// the first non-ASCII byte of each raw wide phrase: a block without any of them (and
-    /// without a `\\u` escape) holds no wide phrase, and skips that search
-    wide_bytes: Vec<u8>,
+    /// the first non-ASCII character of each raw wide phrase, and `\\u`: a block without any
+    /// of them holds no wide phrase, and skips that search (a packed search in the text
+    /// itself; the first bytes alone, `0xEB` for `버`, came in every block of Korean text)
+    /// (`None` where no packed searcher is available: then every block is searched)
+    wide_hints: Option<aho_corasick::packed::Searcher>,
 }
 
 const MAX_KEY: usize = 48;
@@ -167,7 +169,6 @@ const MAX_KEY: usize = 48;
 /// Substring searchers for the fixed needles, built once: building one costs more than
 /// searching a short prompt with it.
 struct Finders {
-    escape: memchr::memmem::Finder<'static>,
     flag: memchr::memmem::Finder<'static>,
     s3_log: memchr::memmem::Finder<'static>,
     tf_type: memchr::memmem::FinderRev<'static>,
@@ -176,7 +177,6 @@ struct Finders {
 fn finders() -> &'static Finders {
     static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
     FINDERS.get_or_init(|| Finders {
-        escape: memchr::memmem::Finder::new(b"\\u"),
         flag: memchr::memmem::Finder::new(b"--"),
         s3_log: memchr::memmem::Finder::new(b" ["),
         tf_type: memchr::memmem::FinderRev::new(b"aws_"),
@@ -324,30 +324,35 @@ impl ContextIndex {
             flags_by_len,
             words: build(&words)?,
             words_uses,
-            wide_bytes: {
-                let mut b: Vec<u8> = wide
+            wide_hints: {
+                let mut hints: Vec<&str> = wide
                     .iter()
-                    .filter_map(|p| p.bytes().find(|&b| b >= 0x80))
+                    .filter_map(|p| {
+                        p.chars().find(|c| !c.is_ascii()).map(|c| {
+                            let at = p.find(c).unwrap_or(0);
+                            &p[at..at + c.len_utf8()]
+                        })
+                    })
+                    .chain(["\\u"])
                     .collect();
-                b.sort_unstable();
-                b.dedup();
-                b
+                hints.sort_unstable();
+                hints.dedup();
+                aho_corasick::packed::Config::new()
+                    .builder()
+                    .extend(hints)
+                    .build()
             },
             wide: build(&wide)?,
             wide_uses,
         })
     }
 
-    /// Whether `block` may hold a wide phrase: one of their non-ASCII bytes or a `\\u`.
+    /// Whether `block` may hold a wide phrase: the first non-ASCII character of one, or a
+    /// `\\u`.
     fn may_hold_wide(&self, block: &[u8]) -> bool {
-        let raw = match *self.wide_bytes.as_slice() {
-            [] => false,
-            [a] => memchr::memchr(a, block).is_some(),
-            [a, b] => memchr::memchr2(a, b, block).is_some(),
-            [a, b, c] => memchr::memchr3(a, b, c, block).is_some(),
-            _ => !block.is_ascii(),
-        };
-        raw || finders().escape.find(block).is_some()
+        self.wide_hints
+            .as_ref()
+            .is_none_or(|hints| hints.find(block).is_some())
     }
 
     /// The flag and prose contexts (keys are found by [`Keys`]).
@@ -452,17 +457,20 @@ impl<'a> Keys<'a> {
                 k1 -= 1;
             }
         }
+        if k1 == 0 {
+            return;
+        }
+        // every key ends in the last two bytes of the word: most words before a `:` or `=`
+        // (`error:`, `x =`) are turned away here, before the word is measured
+        let before = if k1 >= 2 { h[k1 - 2] } else { 0 };
+        let (a, b) = (before.to_ascii_lowercase(), h[k1 - 1].to_ascii_lowercase());
+        if self.prefilter && !self.index.key_ends.holds(a, b) {
+            return;
+        }
         let n = super::ids::run_back(h, k1, MAX_KEY, |c| {
             c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
         });
         if n == 0 {
-            return;
-        }
-        // every key ends in the last two bytes of the word: most words before a `:` or `=`
-        // (`error:`, `x =`) are turned away here
-        let before = if k1 >= 2 { h[k1 - 2] } else { 0 };
-        let (a, b) = (before.to_ascii_lowercase(), h[k1 - 1].to_ascii_lowercase());
-        if self.prefilter && !self.index.key_ends.holds(a, b) {
             return;
         }
         let k0 = k1 - n;
@@ -1099,5 +1107,40 @@ pub(crate) fn find_s3_access_log(h: &[u8], sink: &mut Sink) {
         }
         sink.push(o, o_end, K::CanonicalUserId);
         sink.push(b, p, K::S3Bucket);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_with_a_wide_phrase_are_searched_and_plain_korean_is_not() {
+        let index = ContextIndex::new().unwrap();
+        let wide: Vec<String> = CONTEXTS
+            .iter()
+            .filter(|c| c.mode == Mode::Prose && !c.phrase.is_ascii())
+            .flat_map(|c| {
+                let plain = c.phrase.to_owned();
+                let escaped = json_escaped(&plain);
+                std::iter::once(plain).chain(escaped)
+            })
+            .collect();
+        assert!(wide.len() >= 8, "{wide:?}");
+        let filler = "한국어 로그 確認 café ".repeat(3000);
+        assert!(!index.may_hold_wide(filler.as_bytes()));
+        for phrase in &wide {
+            // letters in any case (`EKS`, `\u30AF`); JSON writes its escapes with a small `u`
+            let upper = phrase.to_ascii_uppercase().replace("\\U", "\\u");
+            for variant in [phrase.clone(), upper] {
+                let text = format!("{}{variant}{}", &filler[..3000], &filler[..3000]);
+                assert!(index.may_hold_wide(text.as_bytes()), "{variant}");
+                // and it is found there, in a block the prose search reaches
+                let mut sink = Sink { cands: Vec::new() };
+                let text = format!("{}{variant} acme-data-lake\n", &filler[..3000]);
+                index.find_prose(text.as_bytes(), &mut sink);
+                assert!(!sink.cands.is_empty(), "{variant}");
+            }
+        }
     }
 }
