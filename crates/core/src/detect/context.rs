@@ -169,7 +169,6 @@ const MAX_KEY: usize = 48;
 /// Substring searchers for the fixed needles, built once: building one costs more than
 /// searching a short prompt with it.
 struct Finders {
-    flag: memchr::memmem::Finder<'static>,
     s3_log: memchr::memmem::Finder<'static>,
     tf_type: memchr::memmem::FinderRev<'static>,
 }
@@ -177,7 +176,6 @@ struct Finders {
 fn finders() -> &'static Finders {
     static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
     FINDERS.get_or_init(|| Finders {
-        flag: memchr::memmem::Finder::new(b"--"),
         s3_log: memchr::memmem::Finder::new(b" ["),
         tf_type: memchr::memmem::FinderRev::new(b"aws_"),
     })
@@ -355,9 +353,8 @@ impl ContextIndex {
             .is_none_or(|hints| hints.find(block).is_some())
     }
 
-    /// The flag and prose contexts (keys are found by [`Keys`]).
+    /// The prose contexts (keys and flags are found by [`Keys`] and [`Flags`]).
     pub(crate) fn find(&self, h: &[u8], sink: &mut Sink) {
-        self.find_flags(h, sink);
         self.find_prose(h, sink);
     }
 
@@ -398,26 +395,50 @@ impl ContextIndex {
         }
     }
 
-    fn find_flags(&self, h: &[u8], sink: &mut Sink) {
-        for p in finders().flag.find_iter(h) {
-            let w = p + 2;
-            let n = run(h, w, MAX_KEY + 1, |c| {
-                c.is_ascii_alphanumeric() || c == b'-'
-            });
-            let Some(uses) = self.flags_by_len.get(n) else {
-                continue;
-            };
-            for &u in uses {
-                let ctx = &CONTEXTS[u];
-                let k = ctx.phrase.find("--").unwrap_or(0);
-                let (before, word) = (&ctx.phrase.as_bytes()[..k], &ctx.phrase.as_bytes()[k + 2..]);
-                if word.eq_ignore_ascii_case(&h[w..w + n])
-                    && super::bytes::ends_with_ci(h, p, before)
-                    && let Some((v, end)) = context_value(h, p - before.len(), w + n, ctx)
-                {
-                    sink.push(v, end, ctx.kind);
-                    break;
-                }
+    /// Every flag context, from each `--` a substring search finds (the reference the dash
+    /// places of [`super::events`] are tested against).
+    #[cfg(test)]
+    pub(crate) fn find_flags(&self, h: &[u8], sink: &mut Sink) {
+        let mut flags = Flags::default();
+        for p in memchr::memmem::find_iter(h, b"--") {
+            flags.at(self, h, p, sink);
+        }
+    }
+}
+
+/// Flag contexts (`--function-name …`), found from the `-` places of [`super::events`]: a
+/// `--` not inside the one before it.
+#[derive(Default)]
+pub(crate) struct Flags {
+    /// a `--` starting before this is inside the last one
+    next: usize,
+}
+
+impl Flags {
+    /// Handles the `-` at `p`.
+    #[inline]
+    pub(crate) fn at(&mut self, index: &ContextIndex, h: &[u8], p: usize, sink: &mut Sink) {
+        if p < self.next || h.get(p + 1) != Some(&b'-') {
+            return;
+        }
+        self.next = p + 2;
+        let w = p + 2;
+        let n = run(h, w, MAX_KEY + 1, |c| {
+            c.is_ascii_alphanumeric() || c == b'-'
+        });
+        let Some(uses) = index.flags_by_len.get(n) else {
+            return;
+        };
+        for &u in uses {
+            let ctx = &CONTEXTS[u];
+            let k = ctx.phrase.find("--").unwrap_or(0);
+            let (before, word) = (&ctx.phrase.as_bytes()[..k], &ctx.phrase.as_bytes()[k + 2..]);
+            if word.eq_ignore_ascii_case(&h[w..w + n])
+                && super::bytes::ends_with_ci(h, p, before)
+                && let Some((v, end)) = context_value(h, p - before.len(), w + n, ctx)
+            {
+                sink.push(v, end, ctx.kind);
+                break;
             }
         }
     }

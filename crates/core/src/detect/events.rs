@@ -2,7 +2,7 @@
 //! work, and hands each place to its rule:
 //!
 //! - a `-`: resource ids, UUIDs, `ip-…` host names, region-named buckets and resource names
-//!   ([`DashIds`]);
+//!   ([`DashIds`]), and flag contexts from a `--` ([`Flags`]);
 //! - every `:` and `=`: key contexts ([`Keys`]), and, with a hex digit before and a hex digit
 //!   or `:` after, IPv6 addresses ([`Ipv6`]);
 //! - a digit that starts a run with a digit three bytes on, or one followed by `.` or `-`:
@@ -18,7 +18,7 @@
 //! the loops it replaced).
 
 use super::Sink;
-use super::context::{ContextIndex, Keys};
+use super::context::{ContextIndex, Flags, Keys};
 use super::ids::DashIds;
 use super::net::{Ipv6, Numbers};
 
@@ -69,6 +69,7 @@ pub(super) fn find(h: &[u8], names: bool, contexts: &ContextIndex, sink: &mut Si
     let mut numbers = Numbers::default();
     let mut v6 = Ipv6::default();
     let mut keys = Keys::new(contexts);
+    let mut flags = Flags::default();
     let mut b = 0;
     while b < h.len() {
         let mut padded: Window = [0; BLOCK + 4];
@@ -87,7 +88,10 @@ pub(super) fn find(h: &[u8], names: bool, contexts: &ContextIndex, sink: &mut Si
             let p = b + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             match h[p] {
-                b'-' => dashes.at(h, p, sink),
+                b'-' => {
+                    dashes.at(h, p, sink);
+                    flags.at(contexts, h, p, sink);
+                }
                 b':' => {
                     keys.at(h, p, sink);
                     let after = h.get(p + 1).copied().unwrap_or(0);

@@ -446,20 +446,19 @@ pub(crate) fn find_upper_ids(h: &[u8], sink: &mut Sink) {
     }
 }
 
-/// Cognito user pool ids: `region_` + 9 alphanumerics.
-pub(crate) fn find_cognito_pools(h: &[u8], sink: &mut Sink) {
-    for u in memchr::memchr_iter(b'_', h) {
-        let n = run(h, u + 1, 10, |c| c.is_ascii_alphanumeric());
-        if n != 9 || !right_ok(h, u + 1 + n) {
-            continue;
-        }
-        let back = run_back(h, u, 20, |c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
-        });
-        let s = u - back;
-        if back == 0 || !left_ok(h, s) || !is_region(&h[s..u]) {
-            continue;
-        }
-        sink.push(s, u + 1 + n, K::CognitoPool);
+/// A Cognito user pool id around the `_` at `u`: `region_` + 9 alphanumerics.
+#[inline]
+pub(crate) fn cognito_pool_at(h: &[u8], u: usize, sink: &mut Sink) {
+    let n = run(h, u + 1, 10, |c| c.is_ascii_alphanumeric());
+    if n != 9 || !right_ok(h, u + 1 + n) {
+        return;
     }
+    let back = run_back(h, u, 20, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
+    });
+    let s = u - back;
+    if back == 0 || !left_ok(h, s) || !is_region(&h[s..u]) {
+        return;
+    }
+    sink.push(s, u + 1 + n, K::CognitoPool);
 }

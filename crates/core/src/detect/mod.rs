@@ -720,30 +720,32 @@ impl Detector {
     /// this detector, any letter case, at word boundaries).
     pub(crate) fn find_tokens(&self, h: &[u8], f: &mut dyn FnMut(usize, usize)) {
         let tags = &self.inner.tags;
-        let is_tag = |t: &[u8]| {
-            let mut up = [0u8; 24];
-            t.len() <= up.len() && {
-                up[..t.len()].copy_from_slice(t);
-                up[..t.len()].make_ascii_uppercase();
-                tags.contains(&up[..t.len()])
-            }
-        };
+        let is_tag = |t: &[u8]| is_tag(tags, t);
         let mut covered = 0;
         for u in memchr::memchr_iter(b'_', h) {
-            if u < 3 || u - 3 < covered || !h[u - 3..u].eq_ignore_ascii_case(b"AWS") {
-                continue;
+            token_at(h, u, &mut covered, &is_tag, f);
+        }
+    }
+
+    /// The token-shaped spans, as [`find_tokens`](Self::find_tokens) finds them, and the
+    /// Cognito user pool ids: both at a `_`, found in one pass.
+    fn find_underscores(&self, h: &[u8], sink: &mut Sink) {
+        let tags = &self.inner.tags;
+        let is_tag = |t: &[u8]| is_tag(tags, t);
+        let tokens = self.inner.enabled[K::AwsmaskToken as usize];
+        let mut covered = 0;
+        for u in memchr::memchr_iter(b'_', h) {
+            if tokens {
+                token_at(h, u, &mut covered, &is_tag, &mut |s, e| {
+                    sink.push(s, e, K::AwsmaskToken);
+                });
             }
-            if let Some(end) = crate::token::token_at(h, u - 3, is_tag) {
-                f(u - 3, end);
-                covered = end;
-            }
+            ids::cognito_pool_at(h, u, sink);
         }
     }
 
     fn candidates(&self, h: &[u8], sink: &mut Sink) {
-        if self.inner.enabled[K::AwsmaskToken as usize] {
-            self.find_tokens(h, &mut |s, e| sink.push(s, e, K::AwsmaskToken));
-        }
+        self.find_underscores(h, sink);
         events::find(
             h,
             self.inner.enabled[K::ResourceName as usize],
@@ -754,7 +756,6 @@ impl Detector {
             names::find_name_like(h, sink);
         }
         ids::find_upper_ids(h, sink);
-        ids::find_cognito_pools(h, sink);
         context::find_s3_access_log(h, sink);
         for m in self.inner.anchors.find_iter(h) {
             let s = m.start();
@@ -864,6 +865,35 @@ impl Detector {
         }
         Sink::recycle(cands);
         covered
+    }
+}
+
+/// Whether `t` is the tag of a kind, in any letter case.
+fn is_tag(tags: &HashSet<Box<[u8]>>, t: &[u8]) -> bool {
+    let mut up = [0u8; 24];
+    t.len() <= up.len() && {
+        up[..t.len()].copy_from_slice(t);
+        up[..t.len()].make_ascii_uppercase();
+        tags.contains(&up[..t.len()])
+    }
+}
+
+/// Reports the token that starts three bytes before the `_` at `u` (`AWS_…`), if one does
+/// and it starts at or after `covered`, and moves `covered` to its end.
+#[inline]
+fn token_at(
+    h: &[u8],
+    u: usize,
+    covered: &mut usize,
+    is_tag: &dyn Fn(&[u8]) -> bool,
+    f: &mut dyn FnMut(usize, usize),
+) {
+    if u < 3 || u - 3 < *covered || !h[u - 3..u].eq_ignore_ascii_case(b"AWS") {
+        return;
+    }
+    if let Some(end) = crate::token::token_at(h, u - 3, is_tag) {
+        f(u - 3, end);
+        *covered = end;
     }
 }
 

@@ -345,7 +345,7 @@ fn examples_text(len: usize) -> Vec<u8> {
     out
 }
 
-/// The candidates of the dash, number, IPv6 and key rules from the one classified pass
+/// The candidates of the dash, flag, number, IPv6 and key rules from the one classified pass
 /// ([`events`]) and from each rule's own loop over its anchor byte, sorted.
 fn events_and_loops(det: &Detector, h: &[u8]) -> (Vec<Match>, Vec<Match>) {
     let mut fused = Sink { cands: Vec::new() };
@@ -355,6 +355,7 @@ fn events_and_loops(det: &Detector, h: &[u8]) -> (Vec<Match>, Vec<Match>) {
     net::find_numbers(h, &mut loops);
     net::find_ipv6(h, &mut loops);
     det.inner.contexts.find_keys(h, &mut loops);
+    det.inner.contexts.find_flags(h, &mut loops);
     fused.cands.sort_unstable();
     loops.cands.sort_unstable();
     (fused.cands, loops.cands)
@@ -404,6 +405,10 @@ fn the_classified_pass_finds_what_each_rules_loop_finds() {
         b".",
         b"us-east-1",
         b"table_name",
+        b"--",
+        b"--function-name ",
+        b"---bucket ",
+        b"my-fn",
         "é".as_bytes(),
     ];
     let mut seed = 0x2545_F491_4F6C_DD1D_u64;
