@@ -3,6 +3,11 @@
 //! Scanning 128 MiB read through 4 MiB buffers spent a fifth of its time copying: the kernel's
 //! copy into the buffer, then the scanner's into its own. A mapped file is scanned where it
 //! lies, by all threads at once. Pipes, terminals and sockets cannot be mapped; they are read.
+//!
+//! `mask` reads, even from a regular file: it looks at each byte twice, once to find the
+//! identifiers and once to write the text around them, and only a copy guarantees that both
+//! looks see the same bytes. On a mapped file that another process rewrote in between, the
+//! second look could write out an identifier the first never saw.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
@@ -42,7 +47,8 @@ fn map_range(file: &File, pos: u64, len: usize) -> io::Result<Mmap> {
     // they are at that moment (a scan sees old or new text, never memory that is not the
     // file's), and a file cut shorter makes reads past its new end raise SIGBUS, which ends
     // the process with an error status and no further output. ripgrep makes the same trade
-    // for the same reason; `scan` prints offsets and kinds, never a half-masked text.
+    // for the same reason. `scan` prints offsets and kinds (values only when asked); it
+    // never writes a masked text, so it has no masking to get wrong (see above for `mask`).
     unsafe { MmapOptions::new().offset(pos).len(len).map(file) }
 }
 
