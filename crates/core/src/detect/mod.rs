@@ -43,6 +43,10 @@ pub(crate) const MAX_CONTEXT: usize = 512;
 /// The smallest part of a window worth a thread of its own.
 const PAR_MIN_PART: usize = 256 * 1024;
 
+/// The piece of a window a thread takes at a time, when the window is large: threads that
+/// finish early take more pieces, so none waits long for the others.
+const PAR_PIECE: usize = 1 << 20;
+
 /// How much of a haystack [`Detector::find_batches`] gives each thread per batch.
 const BATCH_PER_THREAD: usize = 8 << 20;
 
@@ -793,15 +797,28 @@ impl Detector {
     }
 
     /// Like [`find_window`](Self::find_window), with the window split among up to `threads`
-    /// scoped threads when it is large. Each part is scanned with `MARGIN` bytes of context
-    /// on both sides and keeps the candidates that start in it, which is exactly what a
-    /// stream cut there finds (see [`StreamScanner`]); the candidates are then resolved
-    /// together, so the result does not depend on the number of threads.
+    /// threads (this one and scoped helpers) when it is large, in pieces they take in turn.
+    /// Each piece is scanned with `MARGIN` bytes of context on both sides and keeps the
+    /// candidates that start in it, which is exactly what a stream cut there finds (see
+    /// [`StreamScanner`]); the candidates are then resolved together, so the result does not
+    /// depend on the number of threads or pieces.
     pub(crate) fn find_window_par(
         &self,
         h: &[u8],
         w: Window,
         threads: usize,
+        out: &mut Vec<Match>,
+    ) -> usize {
+        self.find_window_pieces(h, w, threads, PAR_PIECE, out)
+    }
+
+    /// [`find_window_par`](Self::find_window_par) in pieces of about `piece` bytes.
+    fn find_window_pieces(
+        &self,
+        h: &[u8],
+        w: Window,
+        threads: usize,
+        piece: usize,
         out: &mut Vec<Match>,
     ) -> usize {
         let to = w.to.min(h.len());
@@ -810,34 +827,44 @@ impl Detector {
         if parts == 1 {
             return self.find_window(h, w, out);
         }
-        let step = len.div_ceil(parts);
-        let cands: Vec<Match> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..parts)
-                .map(|i| {
-                    let a = w.from + i * step;
-                    let b = (a + step).min(to);
-                    scope.spawn(move || {
-                        let lo = a.saturating_sub(stream::MARGIN);
-                        let hi = (b + stream::MARGIN).min(h.len());
-                        let mut sink = Sink { cands: Vec::new() };
-                        self.candidates(&h[lo..hi], &mut sink);
-                        let mut cands = sink.cands;
-                        cands.retain_mut(|m| {
-                            *m = m.offset(lo);
-                            (a..b).contains(&m.start)
-                        });
-                        // sorted here, in parallel: the parts follow each other, so the
-                        // joined list is sorted too, and sorting it again is one pass
-                        sort_candidates(&mut cands);
-                        cands
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        // pieces the threads take in turn, so that one that finishes early takes more
+        let pieces = (len / piece).max(parts);
+        let step = len.div_ceil(pieces);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let a = w.from + i * step;
+                if i >= pieces || a >= to {
+                    return done;
+                }
+                let b = (a + step).min(to);
+                let lo = a.saturating_sub(stream::MARGIN);
+                let hi = (b + stream::MARGIN).min(h.len());
+                let mut sink = Sink { cands: Vec::new() };
+                self.candidates(&h[lo..hi], &mut sink);
+                let mut cands = sink.cands;
+                cands.retain_mut(|m| {
+                    *m = m.offset(lo);
+                    (a..b).contains(&m.start)
+                });
+                // sorted here, in parallel: the pieces follow each other, so the joined
+                // list is sorted too, and sorting it again is one pass
+                sort_candidates(&mut cands);
+                done.push((i, cands));
+            }
+        };
+        let mut done: Vec<(usize, Vec<Match>)> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..parts).map(|_| scope.spawn(work)).collect();
+            let mut done = work();
+            for t in helpers {
+                done.extend(t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
         });
+        done.sort_unstable_by_key(|d| d.0);
+        let cands: Vec<Match> = done.into_iter().flat_map(|d| d.1).collect();
         self.resolve(h, cands, Window { to, ..w }, out)
     }
 

@@ -442,6 +442,10 @@ fn parallel_scans_find_what_one_thread_finds() {
         };
         det.find_window_par(&text, window, threads, &mut got);
         assert!(got == want, "{threads} threads");
+        // in more pieces than threads, taken in turn
+        let mut got = Vec::new();
+        det.find_window_pieces(&text, window, threads, 300_000, &mut got);
+        assert!(got == want, "{threads} threads, pieces");
         // and through a stream whose chunks are large enough to be split
         let mut scanner = StreamScanner::new(&det).threads(threads);
         let mut got = Vec::new();
