@@ -727,7 +727,7 @@ impl Detector {
         let is_tag = |t: &[u8]| is_tag(tags, t);
         let mut covered = 0;
         for u in memchr::memchr_iter(b'_', h) {
-            token_at(h, u, &mut covered, &is_tag, f);
+            token_at(h, u, &mut covered, is_tag, &mut *f);
         }
     }
 
@@ -740,7 +740,7 @@ impl Detector {
         let mut covered = 0;
         for u in memchr::memchr_iter(b'_', h) {
             if tokens {
-                token_at(h, u, &mut covered, &is_tag, &mut |s, e| {
+                token_at(h, u, &mut covered, is_tag, |s, e| {
                     sink.push(s, e, K::AwsmaskToken);
                 });
             }
@@ -912,8 +912,8 @@ fn token_at(
     h: &[u8],
     u: usize,
     covered: &mut usize,
-    is_tag: &dyn Fn(&[u8]) -> bool,
-    f: &mut dyn FnMut(usize, usize),
+    is_tag: impl Fn(&[u8]) -> bool,
+    mut f: impl FnMut(usize, usize),
 ) {
     if u < 3 || u - 3 < *covered || !h[u - 3..u].eq_ignore_ascii_case(b"AWS") {
         return;
