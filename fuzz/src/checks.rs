@@ -26,7 +26,7 @@ fn detector() -> &'static Detector {
 }
 
 /// Detection, differential: the one-shot scan against the stream scanner (any chunking, one
-/// or three threads, picked by the first byte), plus the invariants of every result (sorted,
+/// or three threads, picked by the first byte) and against the batched scan, plus the invariants of every result (sorted,
 /// not overlapping, on character boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
 pub fn detect(data: &[u8]) {
     let Some((&ctl, h)) = data.split_first() else {
@@ -53,6 +53,15 @@ pub fn detect(data: &[u8]) {
     }
     scanner.finish(&mut streamed);
     assert_eq!(one, streamed, "stream and one-shot scans differ");
+    let mut batched: Vec<Match> = Vec::new();
+    let done = det.find_batches(h, threads, |batch| {
+        batched.extend_from_slice(batch);
+        Ok::<_, std::convert::Infallible>(())
+    });
+    assert!(
+        done.is_ok() && one == batched,
+        "batches and one-shot scans differ"
+    );
 }
 
 /// `unmask(mask(x)) == x` for any text, and whatever the detector finds is masked.
