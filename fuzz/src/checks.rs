@@ -54,7 +54,7 @@ pub fn detect(data: &[u8]) {
     scanner.finish(&mut streamed);
     assert_eq!(one, streamed, "stream and one-shot scans differ");
     let mut batched: Vec<Match> = Vec::new();
-    let done = det.find_batches(h, threads, |batch| {
+    let done = det.find_batches(h, threads, |batch, _| {
         batched.extend_from_slice(batch);
         Ok::<_, std::convert::Infallible>(())
     });

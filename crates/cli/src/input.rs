@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
 use std::os::fd::AsFd;
 
-use memmap2::{Mmap, MmapOptions};
+use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
 
 /// Standard input as a `File` (sharing its read position), to map when it is a regular file.
 pub(crate) fn stdin_file() -> Option<File> {
@@ -50,6 +50,35 @@ fn map_range(file: &File, pos: u64, len: usize) -> io::Result<Mmap> {
     // for the same reason. `scan` prints offsets and kinds (values only when asked); it
     // never writes a masked text, so it has no masking to get wrong (see above for `mask`).
     unsafe { MmapOptions::new().offset(pos).len(len).map(file) }
+}
+
+/// Lets the pages of `map` before offset `to` go (they are read again from the file, should
+/// they be touched again), so that a mapped file costs memory for the part being scanned, not
+/// for all of it.
+pub(crate) fn release(map: &Mmap, to: usize) {
+    // whole pages only; a page around `to` stays
+    let to = to.min(map.len()) & !(PAGE - 1);
+    if to > 0 {
+        drop_pages(map, to);
+    }
+}
+
+/// The page size `release` rounds to. Where pages are larger the kernel rounds the range
+/// up, and the page around `to` goes too: it is read in again when touched.
+const PAGE: usize = 4096;
+
+#[expect(
+    unsafe_code,
+    reason = "MADV_DONTNEED is an unchecked advice; see SAFETY"
+)]
+fn drop_pages(map: &Mmap, to: usize) {
+    // SAFETY: the map is a read-only shared mapping of a file (`map_range`). Dropping its
+    // pages only drops this process's page table entries: the next read of those bytes
+    // faults the file's bytes in again, the same bytes (or, as for any read of the map, what
+    // another process wrote there since). No byte of it is written, and no memory that Rust
+    // considers allocated by us is freed. An error leaves the pages where they are: best
+    // effort, as memory use is all it changes.
+    let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, 0, to) };
 }
 
 /// Leaves `file`'s read position at its end, where reading it would have left it, so that a

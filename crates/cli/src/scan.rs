@@ -241,7 +241,17 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
                 start: 0,
                 parts: [&map, &[]],
             };
-            det.find_batches(&map, threads, |batch| printer.print(&det, batch, held))?;
+            let text_format = args.format == Format::Text;
+            det.find_batches(&map, threads, |batch, part| {
+                printer.print(&det, batch, held)?;
+                if text_format {
+                    printer.advance_to(part.end, held);
+                }
+                // nothing before the part's end is read again but a few KiB of context: its
+                // pages may go, so that memory stays bounded on any file
+                input::release(&map, part.end);
+                io::Result::Ok(())
+            })?;
             printer.out.flush()?;
             input::consumed(&input);
             return Ok(printer.exit_code());

@@ -48,7 +48,7 @@ const PAR_MIN_PART: usize = 256 * 1024;
 const PAR_PIECE: usize = 1 << 20;
 
 /// How much of a haystack [`Detector::find_batches`] gives each thread per batch.
-const BATCH_PER_THREAD: usize = 8 << 20;
+const BATCH_PER_THREAD: usize = 4 << 20;
 
 /// Kinds whose values are found by their context: their other occurrences are propagated.
 const PROPAGATES: u128 = {
@@ -566,28 +566,32 @@ impl Detector {
 
     /// Finds what [`find_into`](Self::find_into) finds in a large haystack already in memory
     /// (a mapped file, say), with the work split among up to `threads` threads, and hands the
-    /// matches to `each` in order, one batch per part of the haystack (`threads` × 8 MiB), so
-    /// that memory for matches stays bounded however large the haystack is. Stops at, and
-    /// returns, the first error `each` returns.
+    /// matches to `each` in order, one batch per part of the haystack (`threads` × 4 MiB), so
+    /// that memory for matches stays bounded however large the haystack is: `each(matches,
+    /// part)` gets the matches that start in `part`. Bytes before the end of a part are not
+    /// looked at again after its batch, but for a few KiB of context (a mapped file may let
+    /// its pages go). Stops at, and returns, the first error `each` returns.
     ///
     /// # Example
     ///
     /// ```
     /// let det = awsmask::Detector::new();
-    /// let text = b"vpc-0a1b2c3d ".repeat(100_000);
-    /// let mut found = 0;
-    /// det.find_batches(&text, 2, |batch| {
+    /// let text = b"vpc-0a1b2c3d ".repeat(1_000_000);
+    /// let (mut found, mut covered) = (0, 0);
+    /// det.find_batches(&text, 2, |batch, part| {
+    ///     assert_eq!(part.start, covered);
     ///     found += batch.len();
+    ///     covered = part.end;
     ///     Ok::<_, std::convert::Infallible>(())
     /// })
     /// .unwrap();
-    /// assert_eq!(found, 100_000);
+    /// assert_eq!((found, covered), (1_000_000, text.len()));
     /// ```
     pub fn find_batches<E>(
         &self,
         haystack: &[u8],
         threads: usize,
-        each: impl FnMut(&[Match]) -> Result<(), E>,
+        each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
         let threads = threads.max(1);
         self.find_batches_of(haystack, threads, BATCH_PER_THREAD * threads, each)
@@ -600,7 +604,7 @@ impl Detector {
         haystack: &[u8],
         threads: usize,
         part: usize,
-        mut each: impl FnMut(&[Match]) -> Result<(), E>,
+        mut each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut out = Vec::new();
         let mut from = 0;
@@ -622,7 +626,7 @@ impl Detector {
             };
             out.clear();
             covered = lo + self.find_window_par(&haystack[lo..hi], w, threads, &mut out);
-            each(&out)?;
+            each(&out, from..to)?;
             if to == haystack.len() {
                 return Ok(());
             }

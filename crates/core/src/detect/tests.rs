@@ -458,7 +458,11 @@ fn parallel_scans_find_what_one_thread_finds() {
         for part in [100_003, 600_000, 1_000_000, 2_000_000] {
             let mut got = Vec::new();
             let mut batches = 0;
-            det.find_batches_of(&text, threads, part, |batch| {
+            let mut covered = 0;
+            det.find_batches_of(&text, threads, part, |batch, range| {
+                assert_eq!(range.start, covered);
+                covered = range.end;
+                assert!(batch.iter().all(|m| range.contains(&m.start())));
                 assert!(
                     batch
                         .iter()
@@ -470,6 +474,7 @@ fn parallel_scans_find_what_one_thread_finds() {
             })
             .unwrap();
             assert!(got == want, "{threads} threads, batches of {part}");
+            assert_eq!(covered, text.len());
             // whole parts, the last one up to half as long again
             let (whole, rest) = (text.len() / part, text.len() % part);
             let want_batches = if text.len() <= part + part / 2 {
@@ -482,7 +487,7 @@ fn parallel_scans_find_what_one_thread_finds() {
     }
     // an error from the callback stops the search
     let mut calls = 0;
-    let r = det.find_batches_of(&text, 1, 100_000, |_| {
+    let r = det.find_batches_of(&text, 1, 100_000, |_, _| {
         calls += 1;
         if calls == 3 { Err("stop") } else { Ok(()) }
     });
