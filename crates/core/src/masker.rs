@@ -173,9 +173,9 @@ impl MaskerBuilder {
     }
 
     /// Threads for [`Masker::mask_stream`] (default 1; the output does not depend on it). With
-    /// two or more, a thread reads ahead and finds the identifiers of the next chunks, split
-    /// among this many scoped threads, while the calling thread claims tokens and writes, in
-    /// order.
+    /// two or more, the calling thread claims tokens and writes, in order, while the others
+    /// (`threads - 1`, scoped) find the identifiers of the next chunks: one thread per core
+    /// keeps every core busy without making the writing thread wait for a core.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> MaskerBuilder {
         self.threads = Some(threads.max(1));
@@ -811,7 +811,10 @@ impl Masker {
                 }
             }
         } else {
-            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads)?;
+            // the calling thread masks and writes; the others scan (with one more thread
+            // scanning, three threads shared two cores and the writing thread, the one the
+            // others wait for, got two thirds of one)
+            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads - 1)?;
         }
         let mut stats = state.stats;
         stats.counts = count_map(&self.inner.det, &state.per_kind);
