@@ -64,12 +64,10 @@ impl<'a> Held<'a> {
             .end
             .saturating_sub(self.start)
             .clamp(from, a.len() + b.len());
-        let cut = |s: usize, e: usize| {
-            let x = &a[s.min(a.len())..e.min(a.len())];
-            let y = &b[s.saturating_sub(a.len())..e.saturating_sub(a.len())];
-            [x, y]
-        };
-        cut(from, to)
+        [
+            &a[from.min(a.len())..to.min(a.len())],
+            &b[from.saturating_sub(a.len())..to.saturating_sub(a.len())],
+        ]
     }
 }
 

@@ -154,13 +154,13 @@ pub(crate) struct ContextIndex {
     words: AhoCorasick,
     words_uses: Vec<Vec<usize>>,
     /// phrases with non-ASCII letters or JSON escapes, searched in a lowercased copy of the
-    /// blocks that hold a non-ASCII byte or a backslash
+    /// blocks `wide_hints` lets through
     wide: AhoCorasick,
     wide_uses: Vec<Vec<usize>>,
     /// the first non-ASCII character of each raw wide phrase, and `\\u`: a block without any
-    /// of them holds no wide phrase, and skips that search (a packed search in the text
-    /// itself; the first bytes alone, `0xEB` for `버`, came in every block of Korean text)
-    /// (`None` where no packed searcher is available: then every block is searched)
+    /// of them holds no wide phrase, and skips that search. A packed search in the text
+    /// itself: the first bytes alone (`0xEB` for `버`) came in every block of Korean text.
+    /// `None` where no packed searcher is available: then every block is searched.
     wide_hints: Option<aho_corasick::packed::Searcher>,
 }
 
@@ -326,10 +326,8 @@ impl ContextIndex {
                 let mut hints: Vec<&str> = wide
                     .iter()
                     .filter_map(|p| {
-                        p.chars().find(|c| !c.is_ascii()).map(|c| {
-                            let at = p.find(c).unwrap_or(0);
-                            &p[at..at + c.len_utf8()]
-                        })
+                        let (at, c) = p.char_indices().find(|(_, c)| !c.is_ascii())?;
+                        Some(&p[at..at + c.len_utf8()])
                     })
                     .chain(["\\u"])
                     .collect();

@@ -728,7 +728,7 @@ impl Detector {
     /// this detector, any letter case, at word boundaries).
     pub(crate) fn find_tokens(&self, h: &[u8], f: &mut dyn FnMut(usize, usize)) {
         let tags = &self.inner.tags;
-        let is_tag = |t: &[u8]| is_tag(tags, t);
+        let is_tag = |t: &[u8]| tag_in(tags, t);
         let mut covered = 0;
         for u in memchr::memchr_iter(b'_', h) {
             token_at(h, u, &mut covered, is_tag, &mut *f);
@@ -739,7 +739,7 @@ impl Detector {
     /// Cognito user pool ids: both at a `_`, found in one pass.
     fn find_underscores(&self, h: &[u8], sink: &mut Sink) {
         let tags = &self.inner.tags;
-        let is_tag = |t: &[u8]| is_tag(tags, t);
+        let is_tag = |t: &[u8]| tag_in(tags, t);
         let tokens = self.inner.enabled[K::AwsmaskToken as usize];
         let mut covered = 0;
         for u in memchr::memchr_iter(b'_', h) {
@@ -899,8 +899,8 @@ impl Detector {
     }
 }
 
-/// Whether `t` is the tag of a kind, in any letter case.
-fn is_tag(tags: &HashSet<Box<[u8]>>, t: &[u8]) -> bool {
+/// Whether `t` is one of `tags` (upper case), in any letter case.
+fn tag_in(tags: &HashSet<Box<[u8]>>, t: &[u8]) -> bool {
     let mut up = [0u8; 24];
     t.len() <= up.len() && {
         up[..t.len()].copy_from_slice(t);
