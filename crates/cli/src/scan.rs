@@ -220,6 +220,9 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
             .collect()
     };
     let threads = crate::scan_threads();
+    // the one file opened to try mapping it, read below when it cannot be mapped (opened
+    // once: a named pipe opened twice could lose what its writer sent to the first reader)
+    let mut opened: Option<File> = None;
     if let [file] = files[..] {
         // one regular file: scan it in place, mapped into memory
         let (name, input) = match file {
@@ -231,8 +234,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
                     .with_context(|| format!("cannot open {}", p.display()))?,
             ),
         };
-        if let Some(input) = input
-            && let Some(map) = input::map(&input).with_context(|| format!("cannot read {name}"))?
+        if let Some(input) = &input
+            && let Some(map) = input::map(input).with_context(|| format!("cannot read {name}"))?
         {
             printer.inputs.push(Input { name, start: 0 });
             let held = Held {
@@ -251,8 +254,11 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
                 io::Result::Ok(())
             })?;
             printer.out.flush()?;
-            input::consumed(&input);
+            input::consumed(input);
             return Ok(printer.exit_code());
+        }
+        if file.is_some() {
+            opened = input;
         }
     }
     let mut scanner = StreamScanner::new(&det).threads(threads);
@@ -266,7 +272,12 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         let (name, mut reader): (String, Box<dyn Read>) = match file {
             None => ("<stdin>".to_owned(), Box::new(io::stdin().lock())),
             Some(p) => {
-                let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+                let f = match opened.take() {
+                    Some(f) => f,
+                    None => {
+                        File::open(p).with_context(|| format!("cannot open {}", p.display()))?
+                    }
+                };
                 (p.display().to_string(), Box::new(f))
             }
         };

@@ -232,6 +232,31 @@ fn scan_of_a_file_in_place_matches_scan_of_a_pipe() {
 }
 
 #[test]
+fn scan_of_a_named_pipe_reads_what_its_writer_sends() {
+    // a path that cannot be mapped is read, from the one open that looked at it
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no mkfifo");
+        return;
+    }
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let mut w = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        w.write_all(b"x vpc-0a1b2c3d\n").unwrap();
+    });
+    let o = awsmask(&["scan", "--format", "jsonl", fifo.to_str().unwrap()], b"");
+    writer.join().unwrap();
+    assert_eq!(
+        stdout(&o),
+        "{\"start\":2,\"end\":14,\"kind\":\"vpc\"}\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
 fn scan_into_closed_pipe_exits_quietly() {
     let input = "i-0123456789abcdef0\n".repeat(200_000);
     let mut child = Command::new(env!("CARGO_BIN_EXE_awsmask"))
