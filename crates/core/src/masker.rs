@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::catalogue::KindId;
-use crate::detect::{Config, Detector, Match, StreamScanner};
+use crate::detect::{Config, Detector, Match};
 use crate::error::{Error, ErrorKind};
 use crate::keys::{MasterKey, NamespaceKeys};
 use crate::store::{Claim, DEFAULT_TTL, MappingStore, MemoryStore};
@@ -66,6 +66,7 @@ struct Inner {
 mod cache;
 mod json;
 mod sse;
+mod stream;
 use cache::Cache;
 pub use sse::SseUnmasker;
 
@@ -788,186 +789,15 @@ impl Masker {
         mut rdr: impl Read,
         mut wtr: impl Write,
     ) -> Result<StreamStats, Error> {
-        let mut state = FlushState {
-            known: Known::default(),
-            per_kind: vec![0; self.inner.det.kinds().len()],
-            out: Vec::new(),
-            buf: Vec::new(),
-            buf_start: 0,
-            flushed: 0,
-            token_at_end: false,
-            stats: StreamStats::default(),
-        };
-        let threads = self.inner.threads;
-        if threads < 2 {
-            let mut det = StreamDetection::new(&self.inner.det, 1);
-            let mut chunk = vec![0u8; STREAM_CHUNK];
-            loop {
-                let n = read_some(&mut rdr, &mut chunk)?;
-                let (matches, upto) = det.step((n > 0).then(|| &chunk[..n]))?;
-                self.flush_masked(&mut state, &chunk[..n], &matches, upto, &mut wtr)?;
-                if n == 0 {
-                    break;
-                }
-            }
-        } else {
-            // the calling thread masks and writes; the others scan (with one more thread
-            // scanning, three threads shared two cores and the writing thread, the one the
-            // others wait for, got two thirds of one)
-            self.mask_stream_pipelined(&mut rdr, &mut wtr, &mut state, threads - 1)?;
-        }
-        let mut stats = state.stats;
-        stats.counts = count_map(&self.inner.det, &state.per_kind);
-        Ok(stats)
-    }
-
-    /// [`mask_stream`](Self::mask_stream) as a pipeline: a thread reads ahead and finds the
-    /// identifiers of the next chunks (splitting among `scan_threads`) while this one claims
-    /// tokens and writes. The result is the same as without the pipeline.
-    fn mask_stream_pipelined(
-        &self,
-        rdr: &mut impl Read,
-        wtr: &mut impl Write,
-        state: &mut FlushState,
-        scan_threads: usize,
-    ) -> Result<(), Error> {
-        // a read buffer and how many of its bytes were read (0 ends the stream)
-        type Chunk = (Vec<u8>, usize);
-        type Found = Result<(Chunk, Vec<Match>, usize), Error>;
-        let det = &self.inner.det;
-        std::thread::scope(|scope| {
-            // chunks to scan, and what was found in each
-            let (to_scan, scan_rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
-            let (found_tx, found) = std::sync::mpsc::sync_channel::<Found>(1);
-            scope.spawn(move || {
-                let mut det = StreamDetection::new(det, scan_threads);
-                for (buf, n) in scan_rx {
-                    let r = det
-                        .step((n > 0).then_some(&buf[..n]))
-                        .map(|(m, upto)| ((buf, n), m, upto));
-                    let failed = r.is_err();
-                    if found_tx.send(r).is_err() || n == 0 || failed {
-                        break;
-                    }
-                }
-            });
-            // keep two chunks ahead of the writing, at most; the buffers go round, zeroed
-            // once (a fresh one per chunk cost a 4 MiB memset and its page faults)
-            let mut spare: Vec<Vec<u8>> = Vec::new();
-            let mut ahead = 0;
-            let mut ended = false;
-            loop {
-                while !ended && ahead < 2 {
-                    let mut buf = spare.pop().unwrap_or_else(|| vec![0u8; STREAM_CHUNK]);
-                    let n = read_at_least(rdr, &mut buf, STREAM_CHUNK / 4)?;
-                    ended = n == 0;
-                    if to_scan.send((buf, n)).is_err() {
-                        break;
-                    }
-                    ahead += 1;
-                }
-                let Ok(next) = found.recv() else {
-                    return Err(Error::new(ErrorKind::Input, "the scanning thread stopped"));
-                };
-                let ((buf, n), matches, upto) = next?;
-                ahead -= 1;
-                self.flush_masked(state, &buf[..n], &matches, upto, wtr)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                spare.push(buf);
-            }
-        })
-    }
-
-    /// Appends `chunk` to the text held back, masks it up to stream offset `upto` (all of
-    /// `matches` start before it) and writes that.
-    fn flush_masked(
-        &self,
-        state: &mut FlushState,
-        chunk: &[u8],
-        matches: &[Match],
-        upto: usize,
-        wtr: &mut impl Write,
-    ) -> Result<(), Error> {
-        let FlushState {
-            known,
-            per_kind,
-            out,
-            buf,
-            buf_start,
-            flushed,
-            token_at_end,
-            stats,
-        } = state;
-        stats.bytes_in += chunk.len() as u64;
-        buf.extend_from_slice(chunk);
-        let buf = &mut *buf;
-        let base = *buf_start;
-        let region = (
-            *flushed - base,
-            upto.saturating_sub(base).max(*flushed - base),
-        );
-        // a match may start inside text an earlier batch already replaced (a propagated
-        // occurrence runs past its batch's end): it was masked with that text. One that runs
-        // on past what was written (a match that starts inside a word widened by the last
-        // batch) would be left half masked: fail closed
-        if matches
-            .iter()
-            .any(|m| m.start() < *flushed && m.end() > *flushed)
-        {
-            return Err(Error::new(
-                ErrorKind::Input,
-                "an identifier overlaps text masked before it: it cannot be masked so that it \
-                 comes back exactly",
-            ));
-        }
-        let local: Vec<Match> = matches
-            .iter()
-            .filter(|m| m.start() >= *flushed)
-            .map(|m| m.shifted_back(base))
-            .collect();
-        let mut local = Detector::propagate(
-            buf,
-            local,
-            known.order.make_contiguous(),
-            region.0,
-            region.1,
-        );
-        unglue(buf, &mut local, region.0, *token_at_end)?;
-        known.remember(buf, &local);
-        // every token first: on a store error nothing of this batch is written
-        let tokens = if local.is_empty() {
-            BatchTokens::default()
-        } else {
-            self.tokens_for(buf, &local)?
-        };
-        out.clear();
-        out.reserve(upto.saturating_sub(*flushed) + local.len() * 16);
-        let mut pos = *flushed - base;
-        for (i, m) in local.iter().enumerate() {
-            out.extend_from_slice(&buf[pos..m.start()]);
-            out.extend_from_slice(tokens.get(i).as_bytes());
-            pos = m.end();
-            per_kind[m.kind().as_usize()] += 1;
-        }
-        let upto_local = upto.saturating_sub(base).max(pos);
-        out.extend_from_slice(&buf[pos..upto_local]);
-        wtr.write_all(out)
-            .map_err(|e| Error::io(format!("cannot write the output: {e}"), &e))?;
-        stats.bytes_out += out.len() as u64;
-        *flushed = base + upto_local;
-        // the output now ends with a token, with text, or (nothing written) as it did
-        if upto_local > pos {
-            *token_at_end = false;
-        } else if !local.is_empty() {
-            *token_at_end = true;
-        }
-        // the last byte written stays: the next batch's first match needs its neighbour
-        let keep_from = upto_local.saturating_sub(1);
-        buf.drain(..keep_from);
-        *buf_start = base + keep_from;
-        Ok(())
+        // the calling thread reads, masks and writes, and scans when it would wait; the
+        // others scan
+        stream::mask(
+            self,
+            &mut rdr,
+            &mut wtr,
+            self.inner.threads.saturating_sub(1),
+            stream::SIZES,
+        )
     }
 
     /// A stream unmasker for an answer that arrives in pieces.
@@ -988,10 +818,6 @@ impl Masker {
     }
 }
 
-/// Names a stream has found so far, so that their later occurrences are masked too (at most
-/// this many; the oldest go first).
-const KNOWN_CAPACITY: usize = 512;
-
 /// Counts by kind index as counts by kind name, without the kinds of none.
 fn count_map(det: &Detector, per_kind: &[usize]) -> BTreeMap<String, usize> {
     per_kind
@@ -1002,170 +828,11 @@ fn count_map(det: &Detector, per_kind: &[usize]) -> BTreeMap<String, usize> {
         .collect()
 }
 
-/// Bytes [`Masker::mask_stream`] reads at a time.
-const STREAM_CHUNK: usize = 4 << 20;
-
-/// Reads until `buf` holds at least `min` bytes or the input ends; returns how many it holds.
-/// A pipe hands over 64 KiB a read: chunks that small kept the scanning thread waiting for
-/// enough text to scan while this one waited for it (half the speed on piped input).
-fn read_at_least(rdr: &mut impl Read, buf: &mut [u8], min: usize) -> Result<usize, Error> {
-    let mut n = 0;
-    while n < min.min(buf.len()) {
-        match read_some(rdr, &mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// Reads what is available, at most `buf.len()` bytes; 0 at the end.
-fn read_some(rdr: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
-    loop {
-        match rdr.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(format!("cannot read the input: {e}"), &e)),
-        }
-    }
-}
-
-/// The detecting half of [`Masker::mask_stream`]: checks UTF-8 and finds identifiers, chunk
-/// by chunk.
-struct StreamDetection {
-    scanner: StreamScanner,
-    utf8: Utf8Check,
-}
-
-impl StreamDetection {
-    fn new(det: &Detector, threads: usize) -> StreamDetection {
-        StreamDetection {
-            scanner: StreamScanner::new(det).threads(threads),
-            utf8: Utf8Check::default(),
-        }
-    }
-
-    /// Takes the next chunk (`None` at the end); returns the matches now certain and the
-    /// stream offset before which there are no others.
-    fn step(&mut self, chunk: Option<&[u8]>) -> Result<(Vec<Match>, usize), Error> {
-        let mut matches = Vec::new();
-        if let Some(chunk) = chunk {
-            self.utf8.check(chunk)?;
-            self.scanner.push(chunk, &mut matches);
-            Ok((matches, self.scanner.resolved()))
-        } else {
-            self.utf8.finish()?;
-            self.scanner.finish(&mut matches);
-            Ok((matches, self.scanner.offset()))
-        }
-    }
-}
-
-/// What [`Masker::mask_stream`] carries from one batch to the next.
-struct FlushState {
-    /// input not yet written, from stream offset `buf_start`
-    buf: Vec<u8>,
-    buf_start: usize,
-    /// stream offset up to which the output is written
-    flushed: usize,
-    /// whether the output written so far ends with a token
-    token_at_end: bool,
-    stats: StreamStats,
-    known: Known,
-    /// identifiers masked so far, by kind
-    per_kind: Vec<usize>,
-    /// the output buffer, reused
-    out: Vec<u8>,
-}
-
-/// The names a stream has found so far, oldest first.
-#[derive(Default)]
-struct Known {
-    order: std::collections::VecDeque<(KindId, Box<[u8]>)>,
-    set: std::collections::HashSet<(KindId, Box<[u8]>), FxBuild>,
-}
-
-impl Known {
-    fn remember(&mut self, buf: &[u8], matches: &[Match]) {
-        for m in matches {
-            if crate::detect::propagates(m.kind()) && m.len() >= 8 {
-                let key = (m.kind(), Box::<[u8]>::from(&buf[m.range()]));
-                if self.set.insert(key.clone()) {
-                    self.order.push_back(key);
-                }
-            }
-        }
-        while self.order.len() > KNOWN_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-    }
-}
-
 fn poisoned() -> Error {
     Error::new(
         ErrorKind::Store,
         "masker cache poisoned by a panic in another thread",
     )
-}
-
-/// Checks that a stream of byte chunks is UTF-8, wherever the chunks are split.
-#[derive(Default)]
-struct Utf8Check {
-    carry: Vec<u8>,
-    offset: u64,
-}
-
-impl Utf8Check {
-    fn check(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        let mut joined;
-        let data: &[u8] = if self.carry.is_empty() {
-            chunk
-        } else {
-            joined = std::mem::take(&mut self.carry);
-            joined.extend_from_slice(chunk);
-            &joined
-        };
-        // the SIMD check first (~10x std's on text with some non-ASCII); std's for the details
-        if simdutf8::basic::from_utf8(data).is_ok() {
-            self.offset += data.len() as u64;
-            return Ok(());
-        }
-        match std::str::from_utf8(data) {
-            Ok(_) => {
-                self.offset += data.len() as u64;
-                Ok(())
-            }
-            Err(e) if e.error_len().is_none() => {
-                let ok = e.valid_up_to();
-                self.offset += ok as u64;
-                self.carry = data[ok..].to_vec();
-                Ok(())
-            }
-            Err(e) => Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "the input is not UTF-8 (invalid byte at offset {})",
-                    self.offset + e.valid_up_to() as u64
-                ),
-            )),
-        }
-    }
-
-    fn finish(&self) -> Result<(), Error> {
-        if self.carry.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(
-                ErrorKind::Input,
-                format!(
-                    "the input ends inside a UTF-8 character (offset {})",
-                    self.offset
-                ),
-            ))
-        }
-    }
 }
 
 /// Unmasks an answer that arrives in pieces (a streamed model response): each

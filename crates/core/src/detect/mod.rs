@@ -28,6 +28,7 @@ use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
 pub(crate) use self::bytes::left_ok;
+pub(crate) use self::stream::MARGIN;
 pub use self::stream::StreamScanner;
 use crate::catalogue::{K, KindId, KindInfo, builtin_kinds};
 use crate::error::{Error, ErrorKind};
@@ -843,20 +844,7 @@ impl Detector {
                 if i >= pieces || a >= to {
                     return done;
                 }
-                let b = (a + step).min(to);
-                let lo = a.saturating_sub(stream::MARGIN);
-                let hi = (b + stream::MARGIN).min(h.len());
-                let mut sink = Sink { cands: Vec::new() };
-                self.candidates(&h[lo..hi], &mut sink);
-                let mut cands = sink.cands;
-                cands.retain_mut(|m| {
-                    *m = m.offset(lo);
-                    (a..b).contains(&m.start)
-                });
-                // sorted here, in parallel: the pieces follow each other, so the joined
-                // list is sorted too, and sorting it again is one pass
-                sort_candidates(&mut cands);
-                done.push((i, cands));
+                done.push((i, self.piece_candidates(h, a, (a + step).min(to))));
             }
         };
         let mut done: Vec<(usize, Vec<Match>)> = std::thread::scope(|scope| {
@@ -872,9 +860,33 @@ impl Detector {
         self.resolve(h, cands, Window { to, ..w }, out)
     }
 
+    /// The candidates that start in `a..b` of `h`, found with `MARGIN` bytes of context on
+    /// both sides (what a stream cut at `a` and at `b` finds there), sorted. Sorted here, in
+    /// parallel: pieces that follow each other join into a sorted list, and sorting that
+    /// again is one pass.
+    pub(crate) fn piece_candidates(&self, h: &[u8], a: usize, b: usize) -> Vec<Match> {
+        let lo = a.saturating_sub(stream::MARGIN);
+        let hi = (b + stream::MARGIN).min(h.len());
+        let mut sink = Sink { cands: Vec::new() };
+        self.candidates(&h[lo..hi], &mut sink);
+        let mut cands = sink.cands;
+        cands.retain_mut(|m| {
+            *m = m.offset(lo);
+            (a..b).contains(&m.start)
+        });
+        sort_candidates(&mut cands);
+        cands
+    }
+
     /// Resolves candidates into the final matches: drops disabled kinds and allowlisted
     /// values, then keeps the leftmost, longest, non-overlapping ones in the window.
-    fn resolve(&self, h: &[u8], mut cands: Vec<Match>, w: Window, out: &mut Vec<Match>) -> usize {
+    pub(crate) fn resolve(
+        &self,
+        h: &[u8],
+        mut cands: Vec<Match>,
+        w: Window,
+        out: &mut Vec<Match>,
+    ) -> usize {
         let inner = &*self.inner;
         cands.retain(|m| {
             inner.enabled[m.kind.as_usize()]

@@ -405,6 +405,95 @@ fn pipelined_mask_stream_writes_what_one_thread_writes() {
     }
 }
 
+/// A small deterministic generator (xorshift), for inputs no one wrote by hand.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// The stream pipeline in small chunks and pieces, so that a short text crosses many of
+/// their boundaries: with any number of threads and any read sizes it writes what `mask`
+/// returns, and refuses text that is not UTF-8 with the error a check from the start gives
+/// (the pieces check the text separately, each from the first character that starts in it).
+#[test]
+fn mask_stream_in_small_pieces_is_mask_and_finds_the_first_bad_byte() {
+    let m = Masker::builder().key(key()).build().unwrap();
+    let sizes = stream::Sizes {
+        chunk: 10_000,
+        min_read: 6_000,
+        piece: 1_500,
+    };
+    let words: &[&[u8]] = &[
+        b"ok ",
+        b"vpc-0a1b2c3d ",
+        b"i-0123456789abcdef0,",
+        "caf\u{e9} ".as_bytes(),
+        "\u{20ac}".as_bytes(),
+        "\u{1f600}".as_bytes(),
+        "\u{d55c}\u{ad6d}\u{c5b4} ".as_bytes(),
+        b"arn:aws:iam::123456789012:role/x ",
+        b"\n",
+    ];
+    let bad: &[&[u8]] = &[b"\xff", b"\x80", b"\xe2\x82 ", b"\xf0\x9f\x98"];
+    for seed in 1..=24_u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut text = Vec::new();
+        while text.len() < 30_000 {
+            text.extend_from_slice(words[rng.below(words.len())]);
+        }
+        // a quarter stay valid; the others get one bad sequence anywhere, the end too (where
+        // it may cut a character, or complete one)
+        if seed % 4 != 0 {
+            let at = rng.below(text.len() + 1);
+            let b = bad[rng.below(bad.len())];
+            text.splice(at..at, b.iter().copied());
+        }
+        let want = match std::str::from_utf8(&text) {
+            Ok(s) => Ok(m.mask(s).unwrap().text().to_owned()),
+            Err(e) if e.error_len().is_none() => Err(format!(
+                "the input ends inside a UTF-8 character (offset {})",
+                e.valid_up_to()
+            )),
+            Err(e) => Err(format!(
+                "the input is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            )),
+        };
+        let reads = [&[usize::MAX][..], &[777, 1, 4096][..], &[5_999, 6_001][..]];
+        for helpers in 0..3 {
+            let mut input = Pieces {
+                rest: &text,
+                sizes: reads[(seed as usize + helpers) % reads.len()]
+                    .iter()
+                    .cycle(),
+            };
+            let mut out = Vec::new();
+            let got = stream::mask(&m, &mut input, &mut out, helpers, sizes);
+            let what = format!("seed {seed}, {helpers} helpers");
+            match (&want, got) {
+                (Ok(w), Ok(stats)) => {
+                    assert!(out == w.as_bytes(), "{what}");
+                    assert_eq!(stats.bytes_in, text.len() as u64, "{what}");
+                }
+                (Err(w), Err(e)) => {
+                    assert_eq!(e.kind(), ErrorKind::Input, "{what}");
+                    assert!(e.to_string().contains(w.as_str()), "{what}: {e} / {w}");
+                    // what was written is text, cut at most inside its last character
+                    let cut = std::str::from_utf8(&out).err();
+                    assert!(cut.is_none_or(|c| c.error_len().is_none()), "{what}");
+                }
+                (w, g) => panic!("{what}: {w:?} / {:?}", g.map(|_| ())),
+            }
+        }
+    }
+}
+
 #[test]
 fn mask_stream_refuses_invalid_utf8_with_its_offset() {
     let m = Masker::new().unwrap();
