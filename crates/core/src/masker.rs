@@ -775,7 +775,7 @@ impl Masker {
     ///
     /// # Memory usage
     ///
-    /// Bounded: the reader is consumed in chunks of at most 4 MiB and a few chunks are held.
+    /// Bounded: the reader is consumed in chunks of 1 MiB, of which at most eight are held.
     /// Nothing is written past the last fully masked point: on an error, what `wtr` received
     /// is a masked prefix of the input, never a half-masked identifier. The writer is not
     /// flushed.

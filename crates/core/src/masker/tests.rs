@@ -369,7 +369,7 @@ fn pipelined_mask_stream_writes_what_one_thread_writes() {
             assert_eq!(stats.counts["subnet"], 20_000);
         }
         // an invalid byte far in: an error, and what was written is a masked prefix (the
-        // pipeline reads 1 MiB at least before it scans: the text runs on past that)
+        // pipeline reads 256 KiB at least before it scans: the text runs on past that)
         let mut bad = big.clone().into_bytes();
         bad.extend_from_slice(big.as_bytes());
         let at = bad.len() - 10_000;
