@@ -17,6 +17,7 @@ mod hosts;
 mod ids;
 mod names;
 mod net;
+pub(crate) mod pool;
 mod stream;
 
 use std::collections::{HashMap, HashSet};
@@ -47,9 +48,6 @@ const PAR_MIN_PART: usize = 256 * 1024;
 /// The piece of a window a thread takes at a time, when the window is large: threads that
 /// finish early take more pieces, so none waits long for the others.
 const PAR_PIECE: usize = 1 << 20;
-
-/// How much of a haystack [`Detector::find_batches`] gives each thread per batch.
-const BATCH_PER_THREAD: usize = 4 << 20;
 
 /// Kinds whose values are found by their context: their other occurrences are propagated.
 const PROPAGATES: u128 = {
@@ -567,11 +565,12 @@ impl Detector {
 
     /// Finds what [`find_into`](Self::find_into) finds in a large haystack already in memory
     /// (a mapped file, say), with the work split among up to `threads` threads, and hands the
-    /// matches to `each` in order, one batch per part of the haystack (`threads` × 4 MiB), so
-    /// that memory for matches stays bounded however large the haystack is: `each(matches,
-    /// part)` gets the matches that start in `part`. Bytes before the end of a part are not
-    /// looked at again after its batch, but for a few KiB of context (a mapped file may let
-    /// its pages go). Stops at, and returns, the first error `each` returns.
+    /// matches to `each` in order on this thread, one batch per part of the haystack (1 MiB),
+    /// so that memory for matches stays bounded however large the haystack is: `each(matches,
+    /// part)` gets the matches that start in `part`. The other threads scan the next parts
+    /// meanwhile (a few, at most). Bytes before the end of a part are not looked at again
+    /// after its batch, but for a few KiB of context (a mapped file may let its pages go).
+    /// Stops at, and returns, the first error `each` returns.
     ///
     /// # Example
     ///
@@ -594,8 +593,7 @@ impl Detector {
         threads: usize,
         each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let threads = threads.max(1);
-        self.find_batches_of(haystack, threads, BATCH_PER_THREAD * threads, each)
+        self.find_batches_of(haystack, threads, pool::JOB, each)
     }
 
     /// [`find_batches`](Self::find_batches) with batches of `part` bytes (the last one up to
@@ -607,32 +605,52 @@ impl Detector {
         part: usize,
         mut each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut out = Vec::new();
-        let mut from = 0;
-        let mut covered = 0;
-        loop {
-            let to = if haystack.len() - from <= part + part / 2 {
-                haystack.len()
-            } else {
-                from + part
-            };
-            // the part with the context its matches may look at
-            let lo = from.saturating_sub(stream::MARGIN);
-            let hi = (to + stream::MARGIN).min(haystack.len());
-            let w = Window {
-                from: from - lo,
-                to: to - lo,
-                covered: covered.max(from) - lo,
-                base: lo,
-            };
-            out.clear();
-            covered = lo + self.find_window_par(&haystack[lo..hi], w, threads, &mut out);
-            each(&out, from..to)?;
-            if to == haystack.len() {
-                return Ok(());
+        let threads = threads.max(1);
+        let len = haystack.len();
+        pool::run(self, threads - 1, |jobs| {
+            let ahead = if threads == 1 { 1 } else { 1 + pool::AHEAD };
+            // where the next part starts; `None` once the last one is queued
+            let mut next = Some(0);
+            let mut out = Vec::new();
+            loop {
+                while jobs.len() < ahead
+                    && let Some(from) = next
+                {
+                    let to = if len - from <= part + part / 2 {
+                        len
+                    } else {
+                        from + part
+                    };
+                    // the part with the context its matches may look at
+                    let lo = from.saturating_sub(stream::MARGIN);
+                    let hi = (to + stream::MARGIN).min(len);
+                    let pieces = if threads > 1 {
+                        (to - from) / pool::PIECE
+                    } else {
+                        1
+                    };
+                    let src = pool::Src::Borrowed(&haystack[lo..hi]);
+                    jobs.push(pool::Job::new(
+                        src,
+                        lo,
+                        (from - lo, to - lo),
+                        to == len,
+                        pieces,
+                        false,
+                    ));
+                    next = (to < len).then_some(to);
+                }
+                let Some(job) = jobs.next(&mut out) else {
+                    return Ok(());
+                };
+                // a piece fails only by a panic in a helper: the scope around this one hands
+                // it on once this returns
+                let Ok(job) = job else {
+                    return Ok(());
+                };
+                each(&out, job.window())?;
             }
-            from = to;
-        }
+        })
     }
 
     /// Adds every other occurrence of a name already found (a bucket, function, table,

@@ -5,12 +5,11 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::{BatchTokens, Masker, StreamStats, count_map, unglue};
 use crate::catalogue::KindId;
-use crate::detect::{Detector, MARGIN, Match, Window};
+use crate::detect::pool::{self, Job, Src};
+use crate::detect::{Detector, MARGIN, Match};
 use crate::error::{Error, ErrorKind};
 use crate::fxhash::FxBuild;
 
@@ -25,20 +24,13 @@ pub(super) struct Sizes {
     pub(super) piece: usize,
 }
 
-/// Chunks of 1 MiB: the chunks in flight, the masker's cache and the store's table then stay
-/// in the processor's last-level cache (4 MiB chunks, seven in flight, were 4 % slower). A
-/// pipe hands over 64 KiB a read: chunks that small kept the threads waiting for text to
-/// scan, so a read waits for a quarter of a chunk.
+/// 1 MiB chunks (see [`pool::JOB`]). A pipe hands over 64 KiB a read: chunks that small
+/// kept the threads waiting for text to scan, so a read waits for a quarter of a chunk.
 pub(super) const SIZES: Sizes = Sizes {
-    chunk: 1 << 20,
-    min_read: 256 << 10,
-    piece: 256 << 10,
+    chunk: pool::JOB,
+    min_read: pool::JOB / 4,
+    piece: pool::PIECE,
 };
-
-/// Chunks read ahead of the one being written, when other threads scan: enough that they
-/// never wait while this thread claims the many new values at a stream's start (with 2,
-/// they waited ~45 ms per 128 MiB of text rich in identifiers).
-const AHEAD: usize = 6;
 
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
@@ -51,8 +43,6 @@ struct FlushState {
     flushed: usize,
     /// whether the output written so far ends with a token
     token_at_end: bool,
-    /// stream offset where the last match found ends
-    covered: usize,
     bytes_in: u64,
     bytes_out: u64,
     known: Known,
@@ -130,14 +120,8 @@ fn pipeline(
     sizes: Sizes,
 ) -> Result<(), Error> {
     let det = &masker.inner.det;
-    let queue = Queue::default();
-    std::thread::scope(|scope| {
-        // helpers leave when this closes, however this thread leaves (an error, a panic)
-        let _closing = Closing(&queue);
-        for _ in 0..helpers {
-            scope.spawn(|| help(&queue, det));
-        }
-        let ahead = if helpers == 0 { 1 } else { 1 + AHEAD };
+    pool::run(det, helpers, |jobs| {
+        let ahead = if helpers == 0 { 1 } else { 1 + pool::AHEAD };
         let mut reader = Reader {
             sizes,
             split: helpers > 0,
@@ -147,253 +131,22 @@ fn pipeline(
             ended: false,
             spare: Vec::new(),
         };
-        let mut jobs: VecDeque<Arc<Job>> = VecDeque::new();
+        let mut matches = Vec::new();
         loop {
             while jobs.len() < ahead && !reader.ended {
-                let job = Arc::new(reader.next(rdr)?);
-                state.bytes_in += job.fresh as u64;
-                queue.push(Arc::clone(&job));
-                jobs.push_back(job);
+                let (job, fresh) = reader.next(rdr)?;
+                state.bytes_in += fresh as u64;
+                jobs.push(job);
             }
-            let Some(job) = jobs.front() else {
+            let Some(job) = jobs.next(&mut matches) else {
                 return Ok(());
             };
-            let cands = wait_for(job, &jobs, det)?;
-            let mut matches = Vec::new();
-            let covered = det.resolve(
-                job.bytes(),
-                cands,
-                Window {
-                    from: job.from,
-                    to: job.to,
-                    covered: state.covered.saturating_sub(job.base).max(job.from),
-                    base: job.base,
-                },
-                &mut matches,
-            );
-            state.covered = state.covered.max(job.base + covered);
-            let upto = job.base + job.to;
-            flush(masker, state, job.bytes(), job.base, &matches, upto, wtr)?;
-            let job = jobs.pop_front().expect("the front job was just used");
-            queue.remove(&job);
-            if let Ok(job) = Arc::try_unwrap(job) {
-                reader.spare.push(job.buf);
-            }
+            let job = job?;
+            let upto = job.base() + job.to();
+            flush(masker, state, job.bytes(), job.base(), &matches, upto, wtr)?;
+            reader.spare.extend(Job::into_buf(job));
         }
     })
-}
-
-/// The candidates of `job`: takes its pieces, then, while other threads finish theirs,
-/// pieces of the chunks after it; the first error of a piece, in stream order, if any.
-fn wait_for(job: &Job, jobs: &VecDeque<Arc<Job>>, det: &Detector) -> Result<Vec<Match>, Error> {
-    loop {
-        if let Some(i) = job.claim() {
-            job.run(det, i);
-            continue;
-        }
-        if job.complete() {
-            break;
-        }
-        match jobs.iter().skip(1).find_map(|j| j.claim().map(|i| (j, i))) {
-            Some((later, i)) => later.run(det, i),
-            None => break,
-        }
-    }
-    let mut found = lock(&job.found);
-    while found.finished < job.pieces {
-        found = job.done.wait(found).unwrap_or_else(PoisonError::into_inner);
-    }
-    let mut cands = Vec::new();
-    for piece in found.pieces.drain(..) {
-        cands.extend(piece.unwrap_or_else(|| unreachable!("every piece finished"))?);
-    }
-    Ok(cands)
-}
-
-/// A helper thread: scans pieces of the chunks in the queue, oldest first, until it closes.
-fn help(queue: &Queue, det: &Detector) {
-    loop {
-        let job = {
-            let mut q = lock(&queue.jobs);
-            loop {
-                if q.closed {
-                    return;
-                }
-                if let Some(job) = q.jobs.iter().find(|j| j.has_work()) {
-                    break Arc::clone(job);
-                }
-                q = queue.more.wait(q).unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        while let Some(i) = job.claim() {
-            job.run(det, i);
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // the data behind these locks is whole whenever a lock is let go (a panic while holding
-    // one cannot leave it half changed)
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The chunks the helpers may take pieces of.
-#[derive(Default)]
-struct Queue {
-    jobs: Mutex<Pending>,
-    more: Condvar,
-}
-
-#[derive(Default)]
-struct Pending {
-    jobs: VecDeque<Arc<Job>>,
-    closed: bool,
-}
-
-impl Queue {
-    fn push(&self, job: Arc<Job>) {
-        lock(&self.jobs).jobs.push_back(job);
-        self.more.notify_all();
-    }
-
-    fn remove(&self, job: &Arc<Job>) {
-        lock(&self.jobs).jobs.retain(|j| !Arc::ptr_eq(j, job));
-    }
-}
-
-/// Closes the queue when dropped.
-struct Closing<'q>(&'q Queue);
-
-impl Drop for Closing<'_> {
-    fn drop(&mut self) {
-        lock(&self.0.jobs).closed = true;
-        self.0.more.notify_all();
-    }
-}
-
-/// One chunk of the stream: its bytes, after enough of the text before them for context, the
-/// window of stream offsets whose matches it finds, and the candidates of its pieces as the
-/// threads find them.
-struct Job {
-    /// stream bytes from `base`, in `buf[..len]`
-    buf: Vec<u8>,
-    len: usize,
-    base: usize,
-    /// how many of the bytes were read for this job (the others came from the last one)
-    fresh: usize,
-    /// the window, in offsets into `buf`: matches that start in it are this job's
-    from: usize,
-    to: usize,
-    /// the last chunk: the window runs to the end
-    eof: bool,
-    step: usize,
-    pieces: usize,
-    /// the next piece to take
-    next: AtomicUsize,
-    found: Mutex<Found>,
-    done: Condvar,
-}
-
-struct Found {
-    finished: usize,
-    pieces: Vec<Option<Result<Vec<Match>, Error>>>,
-}
-
-impl Job {
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    fn has_work(&self) -> bool {
-        self.next.load(Ordering::Relaxed) < self.pieces
-    }
-
-    fn claim(&self) -> Option<usize> {
-        if !self.has_work() {
-            return None;
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        (i < self.pieces).then_some(i)
-    }
-
-    fn complete(&self) -> bool {
-        lock(&self.found).finished == self.pieces
-    }
-
-    /// Checks and scans piece `i`. A panic is handed on after the piece is marked as failed,
-    /// so that the writing thread does not wait for it.
-    fn run(&self, det: &Detector, i: usize) {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let a = self.from + i * self.step;
-            let b = (a + self.step).min(self.to);
-            self.check_utf8(i, a, b)?;
-            Ok(det.piece_candidates(self.bytes(), a, b))
-        }));
-        let (r, panic) = match r {
-            Ok(r) => (r, None),
-            Err(p) => (
-                Err(Error::new(ErrorKind::Input, "a scanning thread panicked")),
-                Some(p),
-            ),
-        };
-        let mut found = lock(&self.found);
-        found.pieces[i] = Some(r);
-        found.finished += 1;
-        if found.finished == self.pieces {
-            self.done.notify_all();
-        }
-        drop(found);
-        if let Some(p) = panic {
-            std::panic::resume_unwind(p);
-        }
-    }
-
-    /// Checks that piece `i` (window offsets `a..b`) is UTF-8. Together the pieces check the
-    /// stream exactly once up to the window's end, each from the first character that starts
-    /// at or after its `a`, and the last piece up to the end of the buffer (so that no byte
-    /// of a match is used before it is checked); a character cut by the end of the buffer is
-    /// checked again by the next chunk. The first error in stream order is the one a check
-    /// from the start would report.
-    fn check_utf8(&self, i: usize, a: usize, b: usize) -> Result<(), Error> {
-        let h = self.bytes();
-        let last = i + 1 == self.pieces;
-        let lo = self.char_start(a);
-        let hi = if last { h.len() } else { self.char_start(b) };
-        let bytes = &h[lo..hi];
-        // the SIMD check first (~10x std's on text with some non-ASCII); std's for the details
-        if simdutf8::basic::from_utf8(bytes).is_ok() {
-            return Ok(());
-        }
-        let Err(e) = std::str::from_utf8(bytes) else {
-            return Ok(());
-        };
-        let at = self.base + lo + e.valid_up_to();
-        match e.error_len() {
-            None if last && !self.eof => Ok(()),
-            None if last => Err(Error::new(
-                ErrorKind::Input,
-                format!("the input ends inside a UTF-8 character (offset {at})"),
-            )),
-            _ => Err(Error::new(
-                ErrorKind::Input,
-                format!("the input is not UTF-8 (invalid byte at offset {at})"),
-            )),
-        }
-    }
-
-    /// The first offset at or after `x` that is not a UTF-8 continuation byte, looking at
-    /// most three bytes on (a character has at most three); `x` at the stream's start.
-    fn char_start(&self, x: usize) -> usize {
-        let h = self.bytes();
-        if self.base + x == 0 {
-            return x;
-        }
-        let mut i = x;
-        while i < h.len() && i < x + 3 && h[i] & 0xC0 == 0x80 {
-            i += 1;
-        }
-        i
-    }
 }
 
 /// Reads the stream into jobs, each chunk after the end of the text before it.
@@ -412,7 +165,9 @@ struct Reader {
 }
 
 impl Reader {
-    fn next(&mut self, rdr: &mut impl Read) -> Result<Job, Error> {
+    /// The next chunk's job, and how many of its bytes were read for it (the others came
+    /// from the last one).
+    fn next(&mut self, rdr: &mut impl Read) -> Result<(Job<'static>, usize), Error> {
         let Sizes {
             chunk,
             min_read,
@@ -437,36 +192,15 @@ impl Reader {
             // a match is decided by up to `MARGIN` bytes after its start
             len.saturating_sub(MARGIN).max(from)
         };
-        let window = to - from;
-        let pieces = if self.split {
-            (window / piece).max(1)
-        } else {
-            1
-        };
-        let step = window.div_ceil(pieces);
+        let pieces = if self.split { (to - from) / piece } else { 1 };
         let keep_from = to.saturating_sub(MARGIN);
         self.tail.clear();
         self.tail.extend_from_slice(&buf[keep_from..len]);
         self.tail_base = base + keep_from;
         self.next_from = base + to;
         self.ended = eof;
-        Ok(Job {
-            buf,
-            len,
-            base,
-            fresh,
-            from,
-            to,
-            eof,
-            step,
-            pieces,
-            next: AtomicUsize::new(0),
-            found: Mutex::new(Found {
-                finished: 0,
-                pieces: (0..pieces).map(|_| None).collect(),
-            }),
-            done: Condvar::new(),
-        })
+        let job = Job::new(Src::Owned(buf, len), base, (from, to), eof, pieces, true);
+        Ok((job, fresh))
     }
 }
 
