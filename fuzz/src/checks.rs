@@ -62,6 +62,21 @@ pub fn detect(data: &[u8]) {
         done.is_ok() && one == batched,
         "batches and one-shot scans differ"
     );
+    // and in small parts and pieces, so that the text crosses their borders
+    let (part, piece) = (64 + usize::from(ctl & 0x3f) * 61, 16 + usize::from(ctl) * 7);
+    let mut batched: Vec<Match> = Vec::new();
+    let mut covered = 0;
+    let done = det.find_batches_sized(h, threads, part, piece, |batch, range| {
+        assert_eq!(range.start, covered, "parts follow each other");
+        covered = range.end;
+        assert!(batch.iter().all(|m| range.contains(&m.start())));
+        batched.extend_from_slice(batch);
+        Ok::<_, std::convert::Infallible>(())
+    });
+    assert!(
+        done.is_ok() && one == batched && covered == h.len(),
+        "small batches and one-shot scans differ"
+    );
 }
 
 /// `unmask(mask(x)) == x` for any text, and whatever the detector finds is masked.
@@ -208,9 +223,55 @@ impl Read for Dribble<'_> {
     }
 }
 
-/// `mask_stream` fed in reads of the sizes listed (so the text is masked in many batches)
-/// gives text that unmasks to the input, and refuses only what the one-shot mask refuses.
+/// `mask_stream` fed in reads of the sizes listed gives text that unmasks to the input, and
+/// refuses only what the one-shot mask refuses; then [`mask_stream_small`].
 pub fn mask_stream(text: &str, sizes: &[u8]) {
+    mask_stream_whole(text, sizes);
+    mask_stream_small(text, sizes);
+}
+
+/// The stream masker in small chunks and pieces on one to three threads (all picked by
+/// `ctl`), so that the text crosses many of their borders, on the text and, picked by `ctl`
+/// too, on the text with one byte made invalid UTF-8: masked text unmasks to the input; text
+/// that is not UTF-8 is refused, naming the first bad byte as a check from the start does; a
+/// refusal of valid text is only an identifier cut at a border (fail closed).
+pub fn mask_stream_small(text: &str, ctl: &[u8]) {
+    let m = masker();
+    let c = |i: usize| usize::from(ctl.get(i).copied().unwrap_or(0));
+    let (chunk, piece, threads) = (256 + c(0) * 16, 64 + c(1) * 8, 1 + c(2) % 3);
+    let mut bytes = text.as_bytes().to_vec();
+    if ctl.len() > 5 && !bytes.is_empty() {
+        let at = (c(3) << 8 | c(4)) % bytes.len();
+        bytes[at] = [0xff, 0x80, 0xe2, 0xf0][c(5) % 4];
+    }
+    let mut out = Vec::new();
+    let streamed = m.mask_stream_sized(&bytes[..], &mut out, threads, chunk, piece);
+    match (std::str::from_utf8(&bytes), streamed) {
+        (Ok(text), Ok(_)) => {
+            let out = String::from_utf8(out).expect("masked text is UTF-8");
+            assert_eq!(m.unmask(&out).expect("memory store"), text, "round trip");
+        }
+        (Ok(_), Err(e)) => assert_eq!(e.kind(), ErrorKind::Input, "{e}"),
+        (Err(bad), Ok(_)) => panic!("text that is not UTF-8 masked (at {})", bad.valid_up_to()),
+        (Err(bad), Err(e)) => {
+            assert_eq!(e.kind(), ErrorKind::Input, "{e}");
+            let msg = e.to_string();
+            if msg.contains("UTF-8") {
+                assert!(
+                    msg.contains(&format!("offset {})", bad.valid_up_to())),
+                    "{msg}, first bad byte at {}",
+                    bad.valid_up_to()
+                );
+            }
+            // what was written is text, cut at most inside its last character
+            let cut = std::str::from_utf8(&out).err();
+            assert!(cut.is_none_or(|c| c.error_len().is_none()), "{msg}");
+        }
+    }
+}
+
+/// `mask_stream` fed in reads of the sizes listed: see [`mask_stream`].
+fn mask_stream_whole(text: &str, sizes: &[u8]) {
     let m = masker();
     let one = m.mask(text);
     let mut out = Vec::new();

@@ -800,6 +800,31 @@ impl Masker {
         )
     }
 
+    /// [`mask_stream`](Self::mask_stream) on `threads` threads, in chunks of `chunk` bytes
+    /// scanned in pieces of about `piece` bytes: for tests and fuzzing, so that a short text
+    /// crosses many of their borders. Not part of the stable API.
+    ///
+    /// # Errors
+    ///
+    /// As [`mask_stream`](Self::mask_stream).
+    #[doc(hidden)]
+    pub fn mask_stream_sized(
+        &self,
+        mut rdr: impl Read,
+        mut wtr: impl Write,
+        threads: usize,
+        chunk: usize,
+        piece: usize,
+    ) -> Result<StreamStats, Error> {
+        let chunk = chunk.max(1);
+        let sizes = stream::Sizes {
+            chunk,
+            min_read: chunk.div_ceil(2),
+            piece: piece.max(1),
+        };
+        stream::mask(self, &mut rdr, &mut wtr, threads.max(1) - 1, sizes)
+    }
+
     /// A stream unmasker for an answer that arrives in pieces.
     #[must_use]
     pub fn stream_unmasker(&self) -> StreamUnmasker {

@@ -593,19 +593,23 @@ impl Detector {
         threads: usize,
         each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.find_batches_of(haystack, threads, pool::JOB, each)
+        self.find_batches_sized(haystack, threads, pool::JOB, pool::PIECE, each)
     }
 
-    /// [`find_batches`](Self::find_batches) with batches of `part` bytes (the last one up to
-    /// half as long again).
-    fn find_batches_of<E>(
+    /// [`find_batches`](Self::find_batches) in batches of `part` bytes (the last one up to
+    /// half as long again), scanned in pieces of about `piece` bytes: for tests and fuzzing,
+    /// so that a short text crosses many of their borders. Not part of the stable API.
+    #[doc(hidden)]
+    pub fn find_batches_sized<E>(
         &self,
         haystack: &[u8],
         threads: usize,
         part: usize,
+        piece: usize,
         mut each: impl FnMut(&[Match], std::ops::Range<usize>) -> Result<(), E>,
     ) -> Result<(), E> {
         let threads = threads.max(1);
+        let (part, piece) = (part.max(1), piece.max(1));
         let len = haystack.len();
         pool::run(self, threads - 1, |jobs| {
             let ahead = if threads == 1 { 1 } else { 1 + pool::AHEAD };
@@ -624,11 +628,7 @@ impl Detector {
                     // the part with the context its matches may look at
                     let lo = from.saturating_sub(stream::MARGIN);
                     let hi = (to + stream::MARGIN).min(len);
-                    let pieces = if threads > 1 {
-                        (to - from) / pool::PIECE
-                    } else {
-                        1
-                    };
+                    let pieces = if threads > 1 { (to - from) / piece } else { 1 };
                     let src = pool::Src::Borrowed(&haystack[lo..hi]);
                     jobs.push(pool::Job::new(
                         src,

@@ -459,7 +459,7 @@ fn parallel_scans_find_what_one_thread_finds() {
             let mut got = Vec::new();
             let mut batches = 0;
             let mut covered = 0;
-            det.find_batches_of(&text, threads, part, |batch, range| {
+            det.find_batches_sized(&text, threads, part, 150_000, |batch, range| {
                 assert_eq!(range.start, covered);
                 covered = range.end;
                 assert!(batch.iter().all(|m| range.contains(&m.start())));
@@ -487,7 +487,7 @@ fn parallel_scans_find_what_one_thread_finds() {
     }
     // an error from the callback stops the search
     let mut calls = 0;
-    let r = det.find_batches_of(&text, 1, 100_000, |_, _| {
+    let r = det.find_batches_sized(&text, 1, 100_000, 100_000, |_, _| {
         calls += 1;
         if calls == 3 { Err("stop") } else { Ok(()) }
     });
