@@ -27,38 +27,53 @@ pub(crate) const PIECE: usize = 256 << 10;
 /// identifiers).
 pub(crate) const AHEAD: usize = 6;
 
-/// Runs `f` with a pipeline that `helpers` threads besides this one scan for; they leave
-/// when `f` returns, however it returns (an error, a panic).
+/// Runs `f` with a pipeline that up to `helpers` threads besides this one scan for. They
+/// start once there is more than one piece to share (a short text is scanned on this thread
+/// alone), and leave when `f` returns, however it returns (an error, a panic).
 pub(crate) fn run<'h, R>(
     det: &Detector,
     helpers: usize,
-    f: impl FnOnce(&mut Pipeline<'_, 'h>) -> R,
+    f: impl FnOnce(&mut Pipeline<'_, '_, 'h>) -> R,
 ) -> R {
     let queue = Queue::default();
     std::thread::scope(|scope| {
-        let _closing = Closing(&queue);
-        for _ in 0..helpers {
-            scope.spawn(|| help(&queue, det));
-        }
-        f(&mut Pipeline {
+        let mut pipeline = Pipeline {
+            scope,
             queue: &queue,
-            jobs: VecDeque::new(),
             det,
+            idle: helpers,
+            helpers: Vec::new(),
+            jobs: VecDeque::new(),
             covered: 0,
-        })
+        };
+        let closing = Closing(&queue);
+        let r = f(&mut pipeline);
+        drop(closing);
+        // joined, not only finished: the threads have exited (their thread-local destructors
+        // run) when this returns. A helper's panic goes on from here.
+        for h in pipeline.helpers {
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        r
     })
 }
 
-/// The jobs of the calling thread, in order.
-pub(crate) struct Pipeline<'q, 'h> {
-    queue: &'q Queue<'h>,
+/// The jobs of the calling thread, in order, and the helper threads.
+pub(crate) struct Pipeline<'s, 'e, 'h> {
+    scope: &'s std::thread::Scope<'s, 'e>,
+    queue: &'e Queue<'h>,
+    det: &'e Detector,
+    /// helpers not started yet
+    idle: usize,
+    helpers: Vec<std::thread::ScopedJoinHandle<'s, ()>>,
     jobs: VecDeque<Arc<Job<'h>>>,
-    det: &'q Detector,
     /// offset of the text where the last match found ends
     covered: usize,
 }
 
-impl<'h> Pipeline<'_, 'h> {
+impl<'h> Pipeline<'_, '_, 'h> {
     /// Jobs queued and not yet taken by [`next`](Self::next).
     pub(crate) fn len(&self) -> usize {
         self.jobs.len()
@@ -69,6 +84,13 @@ impl<'h> Pipeline<'_, 'h> {
         let job = Arc::new(job);
         self.queue.push(Arc::clone(&job));
         self.jobs.push_back(job);
+        if self.idle > 0 && (self.jobs.len() > 1 || self.jobs[0].pieces > 1) {
+            let (queue, det) = (self.queue, self.det);
+            for _ in 0..std::mem::take(&mut self.idle) {
+                self.helpers
+                    .push(self.scope.spawn(move || help(queue, det)));
+            }
+        }
     }
 
     /// The oldest job, once all its pieces are scanned (this thread helps), with its matches
