@@ -1,13 +1,14 @@
 //! `awsmask scan`.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use anyhow::Context as _;
-use awsmask::{Detector, Match, StreamScanner};
+use awsmask::{Detector, Match};
 
 use crate::{exit, input};
 
@@ -36,38 +37,23 @@ enum Format {
     Jsonl,
 }
 
-/// Read size: large enough that each scan splits among the scan threads.
-const CHUNK: usize = 4 << 20;
-
 /// The input bytes the printer reads values and line breaks from: the stream from offset
-/// `start` on, in one or two slices (a ring buffer's halves, or a whole mapped file).
+/// `start` on (a whole mapped file, or the chunk a stream scan holds).
 #[derive(Clone, Copy)]
 struct Held<'a> {
     start: usize,
-    parts: [&'a [u8]; 2],
+    bytes: &'a [u8],
 }
 
 impl<'a> Held<'a> {
-    fn of(ring: &'a VecDeque<u8>, start: usize) -> Held<'a> {
-        let (a, b) = ring.as_slices();
-        Held {
-            start,
-            parts: [a, b],
-        }
-    }
-
-    /// The bytes at stream offsets `r` (clamped to what is held), in up to two slices.
-    fn range(&self, r: Range<usize>) -> [&'a [u8]; 2] {
-        let [a, b] = self.parts;
-        let from = r.start.saturating_sub(self.start).min(a.len() + b.len());
+    /// The bytes at stream offsets `r` (clamped to what is held).
+    fn range(&self, r: Range<usize>) -> &'a [u8] {
+        let from = r.start.saturating_sub(self.start).min(self.bytes.len());
         let to = r
             .end
             .saturating_sub(self.start)
-            .clamp(from, a.len() + b.len());
-        [
-            &a[from.min(a.len())..to.min(a.len())],
-            &b[from.saturating_sub(a.len())..to.saturating_sub(a.len())],
-        ]
+            .clamp(from, self.bytes.len());
+        &self.bytes[from..to]
     }
 }
 
@@ -95,13 +81,10 @@ impl Lines {
         if to <= self.offset {
             return;
         }
-        let mut base = self.offset;
-        for part in held.range(self.offset..to) {
-            self.line += memchr::memchr_iter(b'\n', part).count();
-            if let Some(k) = memchr::memrchr(b'\n', part) {
-                self.line_start = base + k + 1;
-            }
-            base += part.len();
+        let part = held.range(self.offset..to);
+        self.line += memchr::memchr_iter(b'\n', part).count();
+        if let Some(k) = memchr::memrchr(b'\n', part) {
+            self.line_start = self.offset + k + 1;
         }
         self.offset = to;
     }
@@ -151,7 +134,7 @@ impl<W: Write> Printer<W> {
         for m in matches {
             self.found = true;
             let value: Vec<u8> = if self.show_values {
-                held.range(m.range()).concat()
+                held.range(m.range()).to_vec()
             } else {
                 Vec::new()
             };
@@ -240,7 +223,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
             printer.inputs.push(Input { name, start: 0 });
             let held = Held {
                 start: 0,
-                parts: [&map, &[]],
+                bytes: &map,
             };
             let text_format = args.format == Format::Text;
             det.find_batches(&map, threads, |batch, part| {
@@ -261,60 +244,90 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<u8> {
             opened = input;
         }
     }
-    let mut scanner = StreamScanner::new(&det).threads(threads);
-    // the bytes not yet behind every reported match: for values and line numbers
-    let keep = args.format == Format::Text || args.show_values;
-    let mut held: VecDeque<u8> = VecDeque::new();
-    let mut held_start = 0;
-    let mut matches = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
-    for file in files {
-        let (name, mut reader): (String, Box<dyn Read>) = match file {
+    // the inputs, read one after another as one stream
+    let started = Rc::new(RefCell::new(Vec::new()));
+    let inputs = Inputs {
+        files: files.into_iter(),
+        opened,
+        current: None,
+        offset: 0,
+        started: Rc::clone(&started),
+    };
+    let text_format = args.format == Format::Text;
+    det.find_read(inputs, threads, |batch, part, text| {
+        printer.inputs.append(&mut started.borrow_mut());
+        let held = Held {
+            start: text.start(),
+            bytes: text.bytes(),
+        };
+        printer.print(&det, batch, held)?;
+        if text_format {
+            printer.advance_to(part.end, held);
+        }
+        anyhow::Ok(())
+    })?;
+    printer.out.flush()?;
+    Ok(printer.exit_code())
+}
+
+/// The inputs, read one after another as one stream; each one's start in the stream is noted
+/// in `started` when its reading begins.
+struct Inputs<'a> {
+    files: std::vec::IntoIter<Option<&'a PathBuf>>,
+    /// the file already opened for the first path, if any
+    opened: Option<File>,
+    current: Option<(String, Box<dyn Read + 'a>)>,
+    offset: usize,
+    started: Rc<RefCell<Vec<Input>>>,
+}
+
+impl Inputs<'_> {
+    /// Opens the next input; `false` when there is none.
+    fn open_next(&mut self) -> io::Result<bool> {
+        let Some(file) = self.files.next() else {
+            return Ok(false);
+        };
+        let (name, reader): (String, Box<dyn Read>) = match file {
             None => ("<stdin>".to_owned(), Box::new(io::stdin().lock())),
             Some(p) => {
-                let f = match opened.take() {
+                let f = match self.opened.take() {
                     Some(f) => f,
-                    None => {
-                        File::open(p).with_context(|| format!("cannot open {}", p.display()))?
-                    }
+                    None => File::open(p).map_err(|e| {
+                        io::Error::new(e.kind(), format!("cannot open {}: {e}", p.display()))
+                    })?,
                 };
                 (p.display().to_string(), Box::new(f))
             }
         };
-        printer.inputs.push(Input {
+        self.started.borrow_mut().push(Input {
             name: name.clone(),
-            start: scanner.offset(),
+            start: self.offset,
         });
+        self.current = Some((name, reader));
+        Ok(true)
+    }
+}
+
+impl Read for Inputs<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {name}"))),
-            };
-            let chunk = &buf[..n];
-            if keep {
-                held.extend(chunk);
+            if self.current.is_none() && !self.open_next()? {
+                return Ok(0);
             }
-            matches.clear();
-            scanner.push(chunk, &mut matches);
-            printer.print(&det, &matches, Held::of(&held, held_start))?;
-            if keep {
-                let resolved = scanner.resolved();
-                if args.format == Format::Text {
-                    printer.advance_to(resolved, Held::of(&held, held_start));
+            let Some((name, reader)) = &mut self.current else {
+                continue;
+            };
+            match reader.read(buf) {
+                Ok(0) if !buf.is_empty() => self.current = None,
+                Ok(n) => {
+                    self.offset += n;
+                    return Ok(n);
                 }
-                let drop = resolved.saturating_sub(held_start).min(held.len());
-                held.drain(..drop);
-                held_start += drop;
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+                Err(e) => return Err(io::Error::new(e.kind(), format!("cannot read {name}: {e}"))),
             }
         }
     }
-    matches.clear();
-    scanner.finish(&mut matches);
-    printer.print(&det, &matches, Held::of(&held, held_start))?;
-    printer.out.flush()?;
-    Ok(printer.exit_code())
 }
 
 /// Appends `n` in decimal.

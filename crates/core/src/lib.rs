@@ -90,7 +90,7 @@ pub mod store;
 mod token;
 
 pub use catalogue::{Example, KindId, KindInfo};
-pub use detect::{Config, Detector, MAX_MATCH_LEN, Match, StreamScanner};
+pub use detect::{Config, Detector, MAX_MATCH_LEN, Match, StreamScanner, StreamText};
 pub use error::{Error, ErrorKind};
 pub use keys::{MasterKey, NamespaceId};
 pub use masker::{Masked, Masker, MaskerBuilder, SseUnmasker, StreamStats, StreamUnmasker};
@@ -100,6 +100,26 @@ pub use store::{MappingStore, StoreSpec};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// A reader that hands out its bytes in reads of the sizes listed, in turn, as a pipe does:
+/// for tests of everything that reads a stream.
+#[cfg(test)]
+pub(crate) struct Pieces<'a> {
+    pub(crate) rest: &'a [u8],
+    pub(crate) sizes: std::iter::Cycle<std::slice::Iter<'static, usize>>,
+}
+
+#[cfg(test)]
+impl std::io::Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (*self.sizes.next().unwrap_or(&1))
+            .min(buf.len())
+            .min(self.rest.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
 
 #[cfg(test)]
 mod send_sync {

@@ -187,6 +187,45 @@ impl Sink {
     }
 }
 
+/// The text behind a batch of [`Detector::find_read`]: the stream's bytes from offset
+/// [`start`](Self::start) on, which hold every match of the batch and all of its part.
+#[derive(Clone, Copy)]
+pub struct StreamText<'a> {
+    start: usize,
+    bytes: &'a [u8],
+}
+
+impl<'a> StreamText<'a> {
+    /// The stream offset of the first byte held.
+    #[must_use]
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The bytes held, from [`start`](Self::start) on.
+    #[must_use]
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The bytes at the stream offsets `r`, if they are held.
+    #[must_use]
+    pub fn get(&self, r: std::ops::Range<usize>) -> Option<&'a [u8]> {
+        let s = r.start.checked_sub(self.start)?;
+        self.bytes.get(s..r.end.checked_sub(self.start)?)
+    }
+}
+
+impl fmt::Debug for StreamText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // the text holds identifiers: where it is and how long, never what
+        f.debug_struct("StreamText")
+            .field("start", &self.start)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
 /// Which matches of a scan to report: those starting in `[from, to)` and at or after
 /// `covered` (all relative to the scanned slice), shifted by `base` on output.
 #[derive(Clone, Copy, Debug)]
@@ -650,6 +689,65 @@ impl Detector {
                 };
                 each(&out, job.window())?;
             }
+        })
+    }
+
+    /// Finds what [`find_into`](Self::find_into) finds in everything `rdr` gives (a pipe, say)
+    /// in bounded memory: this thread reads the text in 1 MiB chunks, which up to `threads`
+    /// threads scan (this one too, whenever it would wait), six chunks ahead at most.
+    /// `each(matches, part, text)` gets, in order and on this thread, the matches that start
+    /// at the stream offsets `part`, and the bytes they are made of in `text`. Stops at, and
+    /// returns, the first error `each` returns; a read error becomes an `E`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let det = awsmask::Detector::new();
+    /// let input = &b"volume vol-0123456789abcdef0 attached\n"[..];
+    /// let mut values = Vec::new();
+    /// det.find_read(input, 2, |matches, _part, text| {
+    ///     for m in matches {
+    ///         values.push(text.get(m.range()).unwrap_or_default().to_vec());
+    ///     }
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(values, [b"vol-0123456789abcdef0".to_vec()]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error of `each`, or a read error.
+    pub fn find_read<E: From<std::io::Error>>(
+        &self,
+        rdr: impl std::io::Read,
+        threads: usize,
+        each: impl FnMut(&[Match], std::ops::Range<usize>, StreamText<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.find_read_sized(rdr, threads, pool::SIZES, each)
+    }
+
+    /// [`find_read`](Self::find_read) in chunks of `sizes`.
+    fn find_read_sized<E: From<std::io::Error>>(
+        &self,
+        mut rdr: impl std::io::Read,
+        threads: usize,
+        sizes: pool::Sizes,
+        mut each: impl FnMut(&[Match], std::ops::Range<usize>, StreamText<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let how = pool::Through {
+            helpers: threads.max(1) - 1,
+            sizes,
+            utf8: false,
+        };
+        // a job fails only by a helper's panic, which goes on from the scope
+        let job_error = |_| None;
+        pool::read_through(self, &mut rdr, how, E::from, job_error, |job, matches| {
+            let text = StreamText {
+                start: job.base(),
+                bytes: job.bytes(),
+            };
+            each(matches, job.window(), text)
         })
     }
 

@@ -7,10 +7,11 @@
 //! pieces of later jobs, then resolves its candidates in order and uses the matches.
 
 use std::collections::VecDeque;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{Detector, Match, Window};
+use super::{Detector, MARGIN, Match, Window};
 use crate::error::{Error, ErrorKind};
 
 /// The text a job holds, unless the stream masker's chunks or a caller say otherwise: with
@@ -26,6 +27,86 @@ pub(crate) const PIECE: usize = 256 << 10;
 /// new values at a stream's start; with 2, they waited ~45 ms per 128 MiB of text rich in
 /// identifiers).
 pub(crate) const AHEAD: usize = 6;
+
+/// The sizes the stream is handled in: smaller in tests, to cross many boundaries.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizes {
+    /// bytes read at a time
+    pub(crate) chunk: usize,
+    /// a read waits for at least this many bytes (or the end)
+    pub(crate) min_read: usize,
+    /// a chunk is scanned in pieces of about this many bytes, which the threads take in turn
+    pub(crate) piece: usize,
+}
+
+/// 1 MiB chunks (see [`JOB`]). A pipe hands over 64 KiB a read: chunks that small
+/// kept the threads waiting for text to scan, so a read waits for a quarter of a chunk.
+pub(crate) const SIZES: Sizes = Sizes {
+    chunk: JOB,
+    min_read: JOB / 4,
+    piece: PIECE,
+};
+
+/// How [`read_through`] runs: with `helpers` threads besides this one, in chunks of `sizes`;
+/// `utf8`: the jobs check that the text is UTF-8.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Through {
+    pub(crate) helpers: usize,
+    pub(crate) sizes: Sizes,
+    pub(crate) utf8: bool,
+}
+
+/// Reads `rdr` to its end in chunks and runs the pipeline over them (see [`run`]): calls
+/// `each(job, matches)` for every chunk in order, on this thread, with the matches that start
+/// in its window. A read error is handed to
+/// `read_error` and returned once the chunks read before it are used; a job's error (a text that is not UTF-8; a helper's panic) to `job_error`:
+/// `None` from it stops the run with `Ok` (a helper's panic goes on from the scope).
+pub(crate) fn read_through<E>(
+    det: &Detector,
+    rdr: &mut impl Read,
+    Through {
+        helpers,
+        sizes,
+        utf8,
+    }: Through,
+    read_error: impl Fn(io::Error) -> E,
+    job_error: impl Fn(Error) -> Option<E>,
+    mut each: impl FnMut(&Job<'_>, &[Match]) -> Result<(), E>,
+) -> Result<(), E> {
+    run(det, helpers, |jobs| {
+        let ahead = if helpers == 0 { 1 } else { 1 + AHEAD };
+        let mut reader = Reader {
+            sizes,
+            split: helpers > 0,
+            utf8,
+            tail: Vec::new(),
+            tail_base: 0,
+            next_from: 0,
+            ended: false,
+            spare: Vec::new(),
+        };
+        let mut matches = Vec::new();
+        // a read error ends the reading; the chunks read before it are used first
+        let mut failed = None;
+        loop {
+            while jobs.len() < ahead && !reader.ended && failed.is_none() {
+                match reader.next(rdr) {
+                    Ok(job) => jobs.push(job),
+                    Err(e) => failed = Some(read_error(e)),
+                }
+            }
+            let Some(job) = jobs.next(&mut matches) else {
+                return failed.map_or(Ok(()), Err);
+            };
+            let job = match job {
+                Ok(job) => job,
+                Err(e) => return job_error(e).map_or(Ok(()), Err),
+            };
+            each(&job, &matches)?;
+            reader.spare.extend(Job::into_buf(job));
+        }
+    })
+}
 
 /// Runs `f` with a pipeline that up to `helpers` threads besides this one scan for. They
 /// start once there is more than one piece to share (a short text is scanned on this thread
@@ -397,5 +478,91 @@ impl<'h> Job<'h> {
             i += 1;
         }
         i
+    }
+}
+
+/// Reads the stream into jobs, each chunk after the end of the text before it.
+struct Reader {
+    sizes: Sizes,
+    /// whether a chunk is split into pieces (there are threads to take them)
+    split: bool,
+    /// whether the jobs check that the text is UTF-8
+    utf8: bool,
+    /// the last chunk's bytes from `MARGIN` before its window's end, from stream offset
+    /// `tail_base`; its window's end, in the stream
+    tail: Vec<u8>,
+    tail_base: usize,
+    next_from: usize,
+    ended: bool,
+    /// buffers of jobs that are done
+    spare: Vec<Vec<u8>>,
+}
+
+impl Reader {
+    /// The next chunk's job: the end of the last chunk's text, then what is read.
+    fn next(&mut self, rdr: &mut impl Read) -> io::Result<Job<'static>> {
+        let Sizes {
+            chunk,
+            min_read,
+            piece,
+        } = self.sizes;
+        let keep = self.tail.len();
+        let mut buf = self.spare.pop().unwrap_or_default();
+        // zeroed once per buffer (a fresh one per chunk cost a memset and page faults)
+        if buf.len() < keep + chunk {
+            buf.resize(keep + chunk, 0);
+        }
+        buf[..keep].copy_from_slice(&self.tail);
+        let fresh = read_at_least(rdr, &mut buf[keep..keep + chunk], min_read)?;
+        let len = keep + fresh;
+        // a short read means the end (see `read_at_least`); a full one may be right before it
+        let eof = fresh < min_read;
+        let base = self.tail_base;
+        let from = self.next_from - base;
+        let to = if eof {
+            len
+        } else {
+            // a match is decided by up to `MARGIN` bytes after its start
+            len.saturating_sub(MARGIN).max(from)
+        };
+        let pieces = if self.split { (to - from) / piece } else { 1 };
+        let keep_from = to.saturating_sub(MARGIN);
+        self.tail.clear();
+        self.tail.extend_from_slice(&buf[keep_from..len]);
+        self.tail_base = base + keep_from;
+        self.next_from = base + to;
+        self.ended = eof;
+        let job = Job::new(
+            Src::Owned(buf, len),
+            base,
+            (from, to),
+            eof,
+            pieces,
+            self.utf8,
+        );
+        Ok(job)
+    }
+}
+
+/// Reads until `buf` holds at least `min` bytes or the input ends; returns how many it holds.
+fn read_at_least(rdr: &mut impl Read, buf: &mut [u8], min: usize) -> io::Result<usize> {
+    let mut n = 0;
+    while n < min.min(buf.len()) {
+        match read_some(rdr, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Reads what is available, at most `buf.len()` bytes; 0 at the end.
+fn read_some(rdr: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match rdr.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }

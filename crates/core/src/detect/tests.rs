@@ -426,6 +426,87 @@ fn the_classified_pass_finds_what_each_rules_loop_finds() {
     assert_eq!(events_and_loops(&det, b"1").0, []);
 }
 
+/// A reader that fails.
+struct Broken;
+
+impl std::io::Read for Broken {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("disk on fire"))
+    }
+}
+
+/// `find_read` in small chunks and pieces (many of their borders), on one to three threads
+/// and with odd read sizes: the one-shot matches, in parts that follow each other, with the
+/// bytes of every match held; a read error and an error of the callback stop it.
+#[test]
+fn find_read_finds_what_one_shot_finds() {
+    use std::io::Read as _;
+    let det = Detector::new();
+    let text = examples_text(120_000);
+    let want: Vec<Match> = det.find_iter(&text).collect();
+    assert!(want.len() > 1_000);
+    let sizes = pool::Sizes {
+        chunk: 9_000,
+        min_read: 5_000,
+        piece: 1_000,
+    };
+    let reads: [&'static [usize]; 3] = [&[usize::MAX], &[1, 777, 4096], &[4_999, 5_001]];
+    for threads in 1..=3 {
+        for r in reads {
+            let input = crate::Pieces {
+                rest: &text,
+                sizes: r.iter().cycle(),
+            };
+            let (mut got, mut covered) = (Vec::new(), 0);
+            det.find_read_sized(input, threads, sizes, |matches, part, held| {
+                assert_eq!(part.start, covered);
+                covered = part.end;
+                for m in matches {
+                    assert!(part.contains(&m.start()));
+                    assert_eq!(held.get(m.range()), Some(&text[m.range()]));
+                }
+                assert_eq!(held.get(part.clone()), Some(&text[part]));
+                got.extend_from_slice(matches);
+                Ok::<_, std::io::Error>(())
+            })
+            .unwrap();
+            assert!(got == want, "{threads} threads, reads {r:?}");
+            assert_eq!(covered, text.len());
+        }
+        // an error of the callback stops the scan
+        let mut calls = 0;
+        let r = det.find_read_sized(&text[..], threads, sizes, |_, _, _| {
+            calls += 1;
+            if calls == 3 {
+                Err(std::io::Error::other("stop"))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(
+            (r.map_err(|e| e.to_string()), calls),
+            (Err("stop".into()), 3)
+        );
+    }
+    // a read error is handed on, after the chunks read before it
+    let failing = (&text[..50_000]).chain(Broken);
+    let mut last = 0;
+    let r = det.find_read_sized(failing, 2, sizes, |_, part, _| {
+        last = part.end;
+        Ok::<_, std::io::Error>(())
+    });
+    assert_eq!(r.unwrap_err().to_string(), "disk on fire");
+    assert!(last > 30_000, "{last}");
+    // nothing to read: one empty part
+    let mut parts = Vec::new();
+    det.find_read(&b""[..], 2, |m, part, _| {
+        parts.push((m.len(), part));
+        Ok::<_, std::io::Error>(())
+    })
+    .unwrap();
+    assert_eq!(parts, [(0, 0..0)]);
+}
+
 #[test]
 fn parallel_scans_find_what_one_thread_finds() {
     let det = Detector::new();

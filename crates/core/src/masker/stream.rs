@@ -8,29 +8,11 @@ use std::io::{Read, Write};
 
 use super::{BatchTokens, Masker, StreamStats, count_map, unglue};
 use crate::catalogue::KindId;
-use crate::detect::pool::{self, Job, Src};
-use crate::detect::{Detector, MARGIN, Match};
+use crate::detect::pool;
+pub(super) use crate::detect::pool::{SIZES, Sizes};
+use crate::detect::{Detector, Match};
 use crate::error::{Error, ErrorKind};
 use crate::fxhash::FxBuild;
-
-/// The sizes the stream is handled in: smaller in tests, to cross many boundaries.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Sizes {
-    /// bytes read at a time
-    pub(super) chunk: usize,
-    /// a read waits for at least this many bytes (or the end)
-    pub(super) min_read: usize,
-    /// a chunk is scanned in pieces of about this many bytes, which the threads take in turn
-    pub(super) piece: usize,
-}
-
-/// 1 MiB chunks (see [`pool::JOB`]). A pipe hands over 64 KiB a read: chunks that small
-/// kept the threads waiting for text to scan, so a read waits for a quarter of a chunk.
-pub(super) const SIZES: Sizes = Sizes {
-    chunk: pool::JOB,
-    min_read: pool::JOB / 4,
-    piece: pool::PIECE,
-};
 
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
@@ -120,111 +102,17 @@ fn pipeline(
     sizes: Sizes,
 ) -> Result<(), Error> {
     let det = &masker.inner.det;
-    pool::run(det, helpers, |jobs| {
-        let ahead = if helpers == 0 { 1 } else { 1 + pool::AHEAD };
-        let mut reader = Reader {
-            sizes,
-            split: helpers > 0,
-            tail: Vec::new(),
-            tail_base: 0,
-            next_from: 0,
-            ended: false,
-            spare: Vec::new(),
-        };
-        let mut matches = Vec::new();
-        loop {
-            while jobs.len() < ahead && !reader.ended {
-                let (job, fresh) = reader.next(rdr)?;
-                state.bytes_in += fresh as u64;
-                jobs.push(job);
-            }
-            let Some(job) = jobs.next(&mut matches) else {
-                return Ok(());
-            };
-            let job = job?;
-            let upto = job.base() + job.to();
-            flush(masker, state, job.bytes(), job.base(), &matches, upto, wtr)?;
-            reader.spare.extend(Job::into_buf(job));
-        }
+    let read_error = |e: std::io::Error| Error::io(format!("cannot read the input: {e}"), &e);
+    let how = pool::Through {
+        helpers,
+        sizes,
+        utf8: true,
+    };
+    pool::read_through(det, rdr, how, read_error, Some, |job, matches| {
+        let upto = job.base() + job.to();
+        state.bytes_in = (job.base() + job.bytes().len()) as u64;
+        flush(masker, state, job.bytes(), job.base(), matches, upto, wtr)
     })
-}
-
-/// Reads the stream into jobs, each chunk after the end of the text before it.
-struct Reader {
-    sizes: Sizes,
-    /// whether a chunk is split into pieces (there are threads to take them)
-    split: bool,
-    /// the last chunk's bytes from `MARGIN` before its window's end, from stream offset
-    /// `tail_base`; its window's end, in the stream
-    tail: Vec<u8>,
-    tail_base: usize,
-    next_from: usize,
-    ended: bool,
-    /// buffers of jobs that are done
-    spare: Vec<Vec<u8>>,
-}
-
-impl Reader {
-    /// The next chunk's job, and how many of its bytes were read for it (the others came
-    /// from the last one).
-    fn next(&mut self, rdr: &mut impl Read) -> Result<(Job<'static>, usize), Error> {
-        let Sizes {
-            chunk,
-            min_read,
-            piece,
-        } = self.sizes;
-        let keep = self.tail.len();
-        let mut buf = self.spare.pop().unwrap_or_default();
-        // zeroed once per buffer (a fresh one per chunk cost a memset and page faults)
-        if buf.len() < keep + chunk {
-            buf.resize(keep + chunk, 0);
-        }
-        buf[..keep].copy_from_slice(&self.tail);
-        let fresh = read_at_least(rdr, &mut buf[keep..keep + chunk], min_read)?;
-        let len = keep + fresh;
-        // a short read means the end (see `read_at_least`); a full one may be right before it
-        let eof = fresh < min_read;
-        let base = self.tail_base;
-        let from = self.next_from - base;
-        let to = if eof {
-            len
-        } else {
-            // a match is decided by up to `MARGIN` bytes after its start
-            len.saturating_sub(MARGIN).max(from)
-        };
-        let pieces = if self.split { (to - from) / piece } else { 1 };
-        let keep_from = to.saturating_sub(MARGIN);
-        self.tail.clear();
-        self.tail.extend_from_slice(&buf[keep_from..len]);
-        self.tail_base = base + keep_from;
-        self.next_from = base + to;
-        self.ended = eof;
-        let job = Job::new(Src::Owned(buf, len), base, (from, to), eof, pieces, true);
-        Ok((job, fresh))
-    }
-}
-
-/// Reads until `buf` holds at least `min` bytes or the input ends; returns how many it holds.
-fn read_at_least(rdr: &mut impl Read, buf: &mut [u8], min: usize) -> Result<usize, Error> {
-    let mut n = 0;
-    while n < min.min(buf.len()) {
-        match read_some(rdr, &mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// Reads what is available, at most `buf.len()` bytes; 0 at the end.
-fn read_some(rdr: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
-    loop {
-        match rdr.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(format!("cannot read the input: {e}"), &e)),
-        }
-    }
 }
 
 /// Masks `buf` (stream bytes from `base`) from where the output was written up to stream

@@ -1,6 +1,7 @@
 use std::fmt::Write as _;
 
 use super::*;
+use crate::Pieces;
 use crate::store::MemoryStore;
 
 fn key() -> MasterKey {
@@ -315,23 +316,6 @@ fn mask_stream_equals_mask() {
     );
     assert_eq!(stats.counts["subnet"], 40_000);
     assert_eq!(stats.bytes_in, big.len() as u64);
-}
-
-/// A reader that hands out its text in pieces of a few sizes, as a pipe does.
-struct Pieces<'a> {
-    rest: &'a [u8],
-    sizes: std::iter::Cycle<std::slice::Iter<'static, usize>>,
-}
-
-impl Read for Pieces<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = (*self.sizes.next().unwrap_or(&1))
-            .min(buf.len())
-            .min(self.rest.len());
-        buf[..n].copy_from_slice(&self.rest[..n]);
-        self.rest = &self.rest[n..];
-        Ok(n)
-    }
 }
 
 #[test]
