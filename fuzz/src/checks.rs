@@ -77,6 +77,27 @@ pub fn detect(data: &[u8]) {
         done.is_ok() && one == batched && covered == h.len(),
         "small batches and one-shot scans differ"
     );
+    // and read from a stream in small chunks and pieces, with the bytes of every match held
+    let mut read: Vec<Match> = Vec::new();
+    let mut covered = 0;
+    let done = det.find_read_in(h, threads, (part * 3, piece), |batch, range, text| {
+        assert_eq!(range.start, covered, "parts follow each other");
+        covered = range.end;
+        for m in batch {
+            assert!(range.contains(&m.start()));
+            assert_eq!(
+                text.get(m.range()),
+                Some(&h[m.range()]),
+                "a match's bytes are held"
+            );
+        }
+        read.extend_from_slice(batch);
+        Ok::<_, std::io::Error>(())
+    });
+    assert!(
+        done.is_ok() && one == read && covered == h.len(),
+        "read and one-shot scans differ"
+    );
 }
 
 /// `unmask(mask(x)) == x` for any text, and whatever the detector finds is masked.

@@ -727,6 +727,30 @@ impl Detector {
         self.find_read_sized(rdr, threads, pool::SIZES, each)
     }
 
+    /// [`find_read`](Self::find_read) in chunks of `chunk` bytes scanned in pieces of about
+    /// `piece` bytes: for tests and fuzzing, so that a short text crosses many of their
+    /// borders. Not part of the stable API.
+    ///
+    /// # Errors
+    ///
+    /// As [`find_read`](Self::find_read).
+    #[doc(hidden)]
+    pub fn find_read_in<E: From<std::io::Error>>(
+        &self,
+        rdr: impl std::io::Read,
+        threads: usize,
+        (chunk, piece): (usize, usize),
+        each: impl FnMut(&[Match], std::ops::Range<usize>, StreamText<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let chunk = chunk.max(1);
+        let sizes = pool::Sizes {
+            chunk,
+            min_read: chunk.div_ceil(2),
+            piece: piece.max(1),
+        };
+        self.find_read_sized(rdr, threads, sizes, each)
+    }
+
     /// [`find_read`](Self::find_read) in chunks of `sizes`.
     fn find_read_sized<E: From<std::io::Error>>(
         &self,
