@@ -328,7 +328,8 @@ struct Found {
 
 impl<'h> Job<'h> {
     /// A job for the window `from..to` of `src`, whose first byte is at `base` in the whole
-    /// text, in `pieces` pieces (at least one); `eof`: the text ends with these bytes.
+    /// text, in about `pieces` pieces (at least one, none empty: see [`piece`](Self::piece));
+    /// `eof`: the text ends with these bytes.
     pub(crate) fn new(
         src: Src<'h>,
         base: usize,
@@ -337,7 +338,9 @@ impl<'h> Job<'h> {
         pieces: usize,
         utf8: bool,
     ) -> Job<'h> {
-        let pieces = pieces.max(1);
+        // every piece holds some of the window (all but the last `step` bytes)
+        let step = (to - from).div_ceil(pieces.max(1)).max(1);
+        let pieces = (to - from).div_ceil(step).max(1);
         Job {
             src,
             base,
@@ -345,7 +348,7 @@ impl<'h> Job<'h> {
             to,
             eof,
             utf8,
-            step: (to - from).div_ceil(pieces),
+            step,
             pieces,
             next: AtomicUsize::new(0),
             found: Mutex::new(Found {
@@ -403,12 +406,24 @@ impl<'h> Job<'h> {
         lock(&self.found).finished == self.pieces
     }
 
+    /// The window offsets of piece `i`: the pieces follow each other through the window,
+    /// none empty (but the one piece of an empty window).
+    pub(crate) fn piece(&self, i: usize) -> std::ops::Range<usize> {
+        let a = self.from + i * self.step;
+        a..(a + self.step).min(self.to)
+    }
+
+    /// How many pieces the window is scanned in.
+    #[cfg(test)]
+    pub(crate) fn pieces(&self) -> usize {
+        self.pieces
+    }
+
     /// Checks and scans piece `i`. A panic is handed on after the piece is marked as failed,
     /// so that the writing thread does not wait for it.
     fn run(&self, det: &Detector, i: usize) {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let a = self.from + i * self.step;
-            let b = (a + self.step).min(self.to);
+            let std::ops::Range { start: a, end: b } = self.piece(i);
             if self.utf8 {
                 self.check_utf8(i, a, b)?;
             }

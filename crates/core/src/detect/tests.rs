@@ -426,6 +426,37 @@ fn the_classified_pass_finds_what_each_rules_loop_finds() {
     assert_eq!(events_and_loops(&det, b"1").0, []);
 }
 
+/// The pieces of a job tile its window, none of them empty, however many are asked for (a
+/// piece past the window's end once failed the UTF-8 check's slicing).
+#[test]
+fn job_pieces_tile_the_window() {
+    for len in [0, 1, 2, 11, 305, 599, 4289, 5401, 16_769, 100_000] {
+        for asked in [0, 1, 2, 5, 19, 67, 250, 1_000] {
+            let from = 7;
+            let job = pool::Job::new(
+                pool::Src::Borrowed(&[]),
+                0,
+                (from, from + len),
+                false,
+                asked,
+                false,
+            );
+            let mut at = from;
+            for i in 0..job.pieces() {
+                let p = job.piece(i);
+                assert_eq!(p.start, at, "len {len}, {asked} asked");
+                assert!(
+                    p.end > p.start || len == 0,
+                    "len {len}, {asked} asked: {p:?}"
+                );
+                at = p.end;
+            }
+            assert_eq!(at, from + len, "len {len}, {asked} asked");
+            assert!(job.pieces() <= asked.max(1));
+        }
+    }
+}
+
 /// A reader that fails.
 struct Broken;
 

@@ -408,10 +408,22 @@ impl Rng {
 #[test]
 fn mask_stream_in_small_pieces_is_mask_and_finds_the_first_bad_byte() {
     let m = Masker::builder().key(key()).build().unwrap();
-    let sizes = stream::Sizes {
-        chunk: 10_000,
-        min_read: 6_000,
-        piece: 1_500,
+    // pieces of 64 bytes in windows of ~4.3 KB: more pieces than fit whole ones (a last
+    // piece once began past the window's end)
+    let sizes_of = |seed: u64| {
+        if seed.is_multiple_of(3) {
+            stream::Sizes {
+                chunk: 4_336,
+                min_read: 2_168,
+                piece: 64,
+            }
+        } else {
+            stream::Sizes {
+                chunk: 10_000,
+                min_read: 6_000,
+                piece: 1_500,
+            }
+        }
     };
     let words: &[&[u8]] = &[
         b"ok ",
@@ -458,7 +470,7 @@ fn mask_stream_in_small_pieces_is_mask_and_finds_the_first_bad_byte() {
                     .cycle(),
             };
             let mut out = Vec::new();
-            let got = stream::mask(&m, &mut input, &mut out, helpers, sizes);
+            let got = stream::mask(&m, &mut input, &mut out, helpers, sizes_of(seed));
             let what = format!("seed {seed}, {helpers} helpers");
             match (&want, got) {
                 (Ok(w), Ok(stats)) => {
