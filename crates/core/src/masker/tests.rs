@@ -490,6 +490,26 @@ fn mask_stream_in_small_pieces_is_mask_and_finds_the_first_bad_byte() {
     }
 }
 
+/// Found by fuzzing: a last window of 4,289 bytes in pieces of 64 made 67 pieces of 65
+/// bytes, the last one starting past the end of the text, where the UTF-8 check sliced.
+#[test]
+fn a_window_in_many_small_pieces_is_checked_within_itself() {
+    let m = Masker::builder().key(key()).build().unwrap();
+    let sizes = stream::Sizes {
+        chunk: 8_192,
+        min_read: 8_192,
+        piece: 64,
+    };
+    for len in [4_289, 4_290, 305, 5_401] {
+        let text = "vpc-0a1b2c3d ok ".repeat(len);
+        let text = &text.as_bytes()[..len];
+        let mut out = Vec::new();
+        stream::mask(&m, &mut &text[..], &mut out, 1, sizes).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(m.unmask(&out).unwrap().as_bytes(), text, "{len}");
+    }
+}
+
 #[test]
 fn mask_stream_refuses_invalid_utf8_with_its_offset() {
     let m = Masker::new().unwrap();
