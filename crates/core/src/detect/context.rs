@@ -504,10 +504,25 @@ impl<'a> Keys<'a> {
         }
         if word.eq_ignore_ascii_case(b"buckets") && h[p] == b':' {
             self.lists.buckets = Some(k0);
+            sink.list_key(k0);
         }
         if word.eq_ignore_ascii_case(b"name") && h[p] == b':' {
-            if self.lists.in_bucket_list(h, k0) || in_object_listing(h, k1) {
-                bucket_list_name(h, k0, k1, sink);
+            // a bucket (`true`), or one if a list is open where this slice starts (`false`):
+            // nothing before it in the slice says, the text before the slice does
+            let bucket = match self.lists.in_bucket_list(h, k0) {
+                Some(true) => Some(true),
+                _ if in_object_listing(h, k1) => Some(true),
+                Some(false) => None,
+                None => Some(false),
+            };
+            if let Some(sure) = bucket
+                && let Some((v, end)) = bucket_list_name(h, k0, k1)
+            {
+                if sure {
+                    sink.push(v, end, K::S3Bucket);
+                } else {
+                    sink.push_if_listed(v, end);
+                }
             }
             return;
         }
@@ -684,7 +699,10 @@ struct ListTracker {
 }
 
 impl ListTracker {
-    fn in_bucket_list(&mut self, h: &[u8], at: usize) -> bool {
+    /// Whether a key at `at` sits inside a `"Buckets"` list; `None` when neither a `Buckets`
+    /// key nor a `]` comes before it in `h`: then the text before `h` decides (at the start
+    /// of a text, it does not).
+    fn in_bucket_list(&mut self, h: &[u8], at: usize) -> Option<bool> {
         if self.searched < at {
             if let Some(k) = memchr::memrchr(b']', &h[self.searched..at]) {
                 self.bracket = Some(self.searched + k);
@@ -692,9 +710,9 @@ impl ListTracker {
             self.searched = at;
         }
         match (self.buckets, self.bracket) {
-            (Some(b), Some(c)) => c < b,
-            (Some(_), None) => true,
-            _ => false,
+            (Some(b), Some(c)) => Some(c < b),
+            (None, None) => None,
+            (b, _) => Some(b.is_some()),
         }
     }
 }
@@ -721,15 +739,14 @@ fn in_object_listing(h: &[u8], k1: usize) -> bool {
         .any(|k| memchr::memmem::find(window, k).is_some())
 }
 
-fn bucket_list_name(h: &[u8], k0: usize, k1: usize, sink: &mut Sink) {
+/// The value of the `Name` key at `k0..k1`, read as a bucket name.
+fn bucket_list_name(h: &[u8], k0: usize, k1: usize) -> Option<(usize, usize)> {
     let ctx = Context {
         phrase: "name",
         kind: K::S3Bucket,
         mode: Mode::Key,
     };
-    if let Some((v, end)) = context_value(h, k0, k1, &ctx) {
-        sink.push(v, end, K::S3Bucket);
-    }
+    context_value(h, k0, k1, &ctx)
 }
 
 /// `phrase` with every non-ASCII character written as JSON writes it with `ensure_ascii`
@@ -1155,7 +1172,7 @@ mod tests {
                 let text = format!("{}{variant}{}", &filler[..3000], &filler[..3000]);
                 assert!(index.may_hold_wide(text.as_bytes()), "{variant}");
                 // and it is found there, in a block the prose search reaches
-                let mut sink = Sink { cands: Vec::new() };
+                let mut sink = Sink::default();
                 let text = format!("{}{variant} acme-data-lake\n", &filler[..3000]);
                 index.find_prose(text.as_bytes(), &mut sink);
                 assert!(!sink.cands.is_empty(), "{variant}");

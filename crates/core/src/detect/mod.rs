@@ -148,8 +148,15 @@ impl Match {
 }
 
 /// Collects candidates from the rule families.
+#[derive(Default)]
 pub(crate) struct Sink {
     cands: Vec<Match>,
+    /// bucket names of `Name` keys with neither a `"Buckets"` key nor a `]` between the start
+    /// of the scanned slice and them: buckets if a `"Buckets": [` list is open where the
+    /// slice starts, which only the text before the slice tells (see [`Lists`])
+    if_listed: Vec<Match>,
+    /// where the `"Buckets"` keys of the slice start
+    list_keys: Vec<usize>,
 }
 
 thread_local! {
@@ -163,6 +170,7 @@ impl Sink {
     fn pooled() -> Sink {
         Sink {
             cands: CANDS.with(std::cell::Cell::take),
+            ..Sink::default()
         }
     }
 
@@ -176,6 +184,20 @@ impl Sink {
 }
 
 impl Sink {
+    /// A bucket name that counts only inside an open `"Buckets"` list (see `if_listed`).
+    pub(crate) fn push_if_listed(&mut self, start: usize, end: usize) {
+        self.if_listed.push(Match {
+            start,
+            end,
+            kind: K::S3Bucket.id(),
+        });
+    }
+
+    /// A `"Buckets"` key starts at `at`.
+    pub(crate) fn list_key(&mut self, at: usize) {
+        self.list_keys.push(at);
+    }
+
     #[inline]
     pub(crate) fn push(&mut self, start: usize, end: usize, kind: K) {
         debug_assert!(start < end);
@@ -234,6 +256,66 @@ pub(crate) struct Window {
     pub(crate) to: usize,
     pub(crate) covered: usize,
     pub(crate) base: usize,
+    /// a `"Buckets": [` list is open at `from`
+    pub(crate) listed: bool,
+}
+
+impl Window {
+    /// All of a text, from its start.
+    pub(crate) fn whole() -> Window {
+        Window {
+            from: 0,
+            to: usize::MAX,
+            covered: 0,
+            base: 0,
+            listed: false,
+        }
+    }
+}
+
+/// What a scan of one piece of a window found: its candidates, the bucket names that count
+/// only if a `"Buckets"` list is open where the piece starts, and whether the piece opens
+/// (`Some(true)`) or closes (`Some(false)`) one for the text after it, or neither (`None`).
+pub(crate) struct Piece {
+    cands: Vec<Match>,
+    if_listed: Vec<Match>,
+    lists: Option<bool>,
+}
+
+/// The candidates of pieces that follow each other, in order, with the bucket names of
+/// those that start inside an open `"Buckets"` list; `listed`: one is open where the first
+/// piece starts, and, on return, where the last one ends.
+pub(crate) fn join_pieces(
+    pieces: impl IntoIterator<Item = Piece>,
+    listed: &mut bool,
+) -> Vec<Match> {
+    let mut cands = Vec::new();
+    for p in pieces {
+        cands.extend(p.cands);
+        if *listed {
+            cands.extend(p.if_listed);
+        }
+        *listed = p.lists.unwrap_or(*listed);
+    }
+    cands
+}
+
+/// Whether `h[from..to]` opens (`Some(true)`) or closes (`Some(false)`) a `"Buckets"` list
+/// for the text after it, or neither: its last `"Buckets"` key (`keys`) or `]`, whichever
+/// comes last, as the key tracker of [`context`] decides for a `Name` key.
+fn list_change(h: &[u8], keys: &[usize], from: usize, to: usize) -> Option<bool> {
+    let to = to.min(h.len());
+    let key = keys
+        .iter()
+        .copied()
+        .filter(|k| (from..to).contains(k))
+        .max();
+    let bracket = memchr::memrchr(b']', h.get(from..to).unwrap_or_default()).map(|i| from + i);
+    match (key, bracket) {
+        (None, None) => None,
+        (Some(k), Some(c)) => Some(c < k),
+        (k, _) => Some(k.is_some()),
+    }
 }
 
 /// Configuration of a [`Detector`]. Every field is optional so that configurations merge;
@@ -589,17 +671,7 @@ impl Detector {
     pub fn find_into(&self, haystack: &[u8], out: &mut Vec<Match>) {
         let mut sink = Sink::pooled();
         self.candidates(haystack, &mut sink);
-        self.resolve(
-            haystack,
-            sink.cands,
-            Window {
-                from: 0,
-                to: usize::MAX,
-                covered: 0,
-                base: 0,
-            },
-            out,
-        );
+        self.resolve(haystack, sink.cands, Window::whole(), out);
     }
 
     /// Finds what [`find_into`](Self::find_into) finds in a large haystack already in memory
@@ -935,10 +1007,21 @@ impl Detector {
 
     /// Scans `h` and reports the matches that start in the window (see [`Window`]); returns
     /// the end of the last match reported, or `window.covered`.
-    pub(crate) fn find_window(&self, h: &[u8], window: Window, out: &mut Vec<Match>) -> usize {
+    pub(crate) fn find_window(
+        &self,
+        h: &[u8],
+        window: Window,
+        out: &mut Vec<Match>,
+    ) -> (usize, bool) {
         let mut sink = Sink::pooled();
         self.candidates(h, &mut sink);
-        self.resolve(h, sink.cands, window, out)
+        let listed =
+            list_change(h, &sink.list_keys, window.from, window.to).unwrap_or(window.listed);
+        let mut cands = sink.cands;
+        if window.listed {
+            cands.extend(sink.if_listed.iter().filter(|m| m.start >= window.from));
+        }
+        (self.resolve(h, cands, window, out), listed)
     }
 
     /// Like [`find_window`](Self::find_window), with the window split among up to `threads`
@@ -953,7 +1036,7 @@ impl Detector {
         w: Window,
         threads: usize,
         out: &mut Vec<Match>,
-    ) -> usize {
+    ) -> (usize, bool) {
         self.find_window_pieces(h, w, threads, PAR_PIECE, out)
     }
 
@@ -965,7 +1048,7 @@ impl Detector {
         threads: usize,
         piece: usize,
         out: &mut Vec<Match>,
-    ) -> usize {
+    ) -> (usize, bool) {
         let to = w.to.min(h.len());
         let len = to.saturating_sub(w.from);
         let parts = threads.min(len / PAR_MIN_PART).max(1);
@@ -987,7 +1070,7 @@ impl Detector {
                 done.push((i, self.piece_candidates(h, a, (a + step).min(to))));
             }
         };
-        let mut done: Vec<(usize, Vec<Match>)> = std::thread::scope(|scope| {
+        let mut done: Vec<(usize, Piece)> = std::thread::scope(|scope| {
             let helpers: Vec<_> = (1..parts).map(|_| scope.spawn(work)).collect();
             let mut done = work();
             for t in helpers {
@@ -996,26 +1079,38 @@ impl Detector {
             done
         });
         done.sort_unstable_by_key(|d| d.0);
-        let cands: Vec<Match> = done.into_iter().flat_map(|d| d.1).collect();
-        self.resolve(h, cands, Window { to, ..w }, out)
+        let mut listed = w.listed;
+        let cands = join_pieces(done.into_iter().map(|d| d.1), &mut listed);
+        (self.resolve(h, cands, Window { to, ..w }, out), listed)
     }
 
     /// The candidates that start in `a..b` of `h`, found with `MARGIN` bytes of context on
-    /// both sides (what a stream cut at `a` and at `b` finds there), sorted. Sorted here, in
+    /// both sides (what a stream cut at `a` and at `b` finds there), sorted; with what the
+    /// piece leaves to the text before it (see [`Piece`]). Sorted here, in
     /// parallel: pieces that follow each other join into a sorted list, and sorting that
     /// again is one pass.
-    pub(crate) fn piece_candidates(&self, h: &[u8], a: usize, b: usize) -> Vec<Match> {
+    pub(crate) fn piece_candidates(&self, h: &[u8], a: usize, b: usize) -> Piece {
         let lo = a.saturating_sub(stream::MARGIN);
         let hi = (b + stream::MARGIN).min(h.len());
-        let mut sink = Sink { cands: Vec::new() };
+        let mut sink = Sink::default();
         self.candidates(&h[lo..hi], &mut sink);
-        let mut cands = sink.cands;
-        cands.retain_mut(|m| {
+        let in_piece = |m: &mut Match| {
             *m = m.offset(lo);
             (a..b).contains(&m.start)
-        });
+        };
+        let Sink {
+            mut cands,
+            mut if_listed,
+            list_keys,
+        } = sink;
+        cands.retain_mut(in_piece);
+        if_listed.retain_mut(in_piece);
         sort_candidates(&mut cands);
-        cands
+        Piece {
+            cands,
+            if_listed,
+            lists: list_change(&h[lo..hi], &list_keys, a - lo, b - lo),
+        }
     }
 
     /// Resolves candidates into the final matches: drops disabled kinds and allowlisted

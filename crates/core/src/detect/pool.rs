@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{Detector, MARGIN, Match, Window};
+use super::{Detector, MARGIN, Match, Piece, Window, join_pieces};
 use crate::error::{Error, ErrorKind};
 
 /// The text a job holds, unless the stream masker's chunks or a caller say otherwise: with
@@ -126,6 +126,7 @@ pub(crate) fn run<'h, R>(
             helpers: Vec::new(),
             jobs: VecDeque::new(),
             covered: 0,
+            listed: false,
         };
         let closing = Closing(&queue);
         let r = f(&mut pipeline);
@@ -152,6 +153,8 @@ pub(crate) struct Pipeline<'s, 'e, 'h> {
     jobs: VecDeque<Arc<Job<'h>>>,
     /// offset of the text where the last match found ends
     covered: usize,
+    /// a `"Buckets": [` list is open where the next job's window starts
+    listed: bool,
 }
 
 impl<'h> Pipeline<'_, '_, 'h> {
@@ -180,10 +183,12 @@ impl<'h> Pipeline<'_, '_, 'h> {
     pub(crate) fn next(&mut self, out: &mut Vec<Match>) -> Option<Result<Arc<Job<'h>>, Error>> {
         let job = self.jobs.front()?;
         out.clear();
-        let cands = match wait_for(job, &self.jobs, self.det) {
-            Ok(c) => c,
+        let pieces = match wait_for(job, &self.jobs, self.det) {
+            Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
+        let listed = self.listed;
+        let cands = join_pieces(pieces, &mut self.listed);
         let covered = self.det.resolve(
             job.bytes(),
             cands,
@@ -192,6 +197,7 @@ impl<'h> Pipeline<'_, '_, 'h> {
                 to: job.to,
                 covered: self.covered.saturating_sub(job.base).max(job.from),
                 base: job.base,
+                listed,
             },
             out,
         );
@@ -202,13 +208,13 @@ impl<'h> Pipeline<'_, '_, 'h> {
     }
 }
 
-/// The candidates of `job`: takes its pieces, then, while other threads finish theirs,
+/// The pieces of `job`, scanned: takes its pieces, then, while other threads finish theirs,
 /// pieces of the jobs after it; the first error of a piece, in stream order, if any.
 fn wait_for(
     job: &Job<'_>,
     jobs: &VecDeque<Arc<Job<'_>>>,
     det: &Detector,
-) -> Result<Vec<Match>, Error> {
+) -> Result<Vec<Piece>, Error> {
     loop {
         if let Some(i) = job.claim() {
             job.run(det, i);
@@ -226,11 +232,11 @@ fn wait_for(
     while found.finished < job.pieces {
         found = job.done.wait(found).unwrap_or_else(PoisonError::into_inner);
     }
-    let mut cands = Vec::new();
-    for piece in found.pieces.drain(..) {
-        cands.extend(piece.unwrap_or_else(|| unreachable!("every piece finished"))?);
-    }
-    Ok(cands)
+    found
+        .pieces
+        .drain(..)
+        .map(|piece| piece.unwrap_or_else(|| unreachable!("every piece finished")))
+        .collect()
 }
 
 /// A helper thread: scans pieces of the jobs in the queue, oldest first, until it closes.
@@ -323,7 +329,7 @@ pub(crate) struct Job<'h> {
 
 struct Found {
     finished: usize,
-    pieces: Vec<Option<Result<Vec<Match>, Error>>>,
+    pieces: Vec<Option<Result<Piece, Error>>>,
 }
 
 impl<'h> Job<'h> {

@@ -45,6 +45,8 @@ pub struct StreamScanner {
     covered: usize,
     /// threads a large scan is split among
     threads: usize,
+    /// a `"Buckets": [` list is open at `done`
+    listed: bool,
 }
 
 impl StreamScanner {
@@ -58,6 +60,7 @@ impl StreamScanner {
             done: 0,
             covered: 0,
             threads: 1,
+            listed: false,
         }
     }
 
@@ -113,10 +116,12 @@ impl StreamScanner {
                 .saturating_sub(self.base)
                 .max(self.done - self.base),
             base: self.base,
+            listed: self.listed,
         };
-        let covered = self
+        let (covered, listed) = self
             .det
             .find_window_par(&self.buf, window, self.threads, out);
+        self.listed = listed;
         self.covered = self.covered.max(covered + self.base);
         self.done = to;
         let keep_from = self.done.saturating_sub(MARGIN).max(self.base);

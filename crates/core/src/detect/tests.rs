@@ -348,9 +348,9 @@ fn examples_text(len: usize) -> Vec<u8> {
 /// The candidates of the dash, flag, number, IPv6 and key rules from the one classified pass
 /// ([`events`]) and from each rule's own loop over its anchor byte, sorted.
 fn events_and_loops(det: &Detector, h: &[u8]) -> (Vec<Match>, Vec<Match>) {
-    let mut fused = Sink { cands: Vec::new() };
+    let mut fused = Sink::default();
     events::find(h, true, &det.inner.contexts, &mut fused);
-    let mut loops = Sink { cands: Vec::new() };
+    let mut loops = Sink::default();
     ids::find_dash_ids(h, true, &mut loops);
     net::find_numbers(h, &mut loops);
     net::find_ipv6(h, &mut loops);
@@ -457,6 +457,73 @@ fn job_pieces_tile_the_window() {
     }
 }
 
+/// A `"Buckets": [...]` list (`aws s3api list-buckets`) makes every `Name` in it a bucket,
+/// however far from the key: a scan cut into parts, pieces or chunks anywhere in the list
+/// finds what one scan finds (the fuzzer found names lost after a piece border), and a
+/// `Name` after the list is no bucket.
+#[test]
+fn a_long_bucket_list_is_one_list_across_every_border() {
+    use std::fmt::Write as _;
+    let det = Detector::new();
+    let mut text = String::from("{\n  \"Buckets\": [\n");
+    for i in 0..400 {
+        let _ = writeln!(
+            text,
+            "    {{\"Name\": \"acme-list-{i:04}\", \"CreationDate\": \"2024-01-01T00:00:00Z\"}},"
+        );
+    }
+    text.push_str("  ],\n  \"Owner\": {\"Name\": \"not-a-bucket-name\"}\n}\n");
+    let again = text.replace("acme-list", "acme-more");
+    let text = format!("{text}{again}").into_bytes();
+    let one: Vec<Match> = det.find_iter(&text).collect();
+    let buckets = one
+        .iter()
+        .filter(|m| det.kind(m.kind()).name() == "s3_bucket")
+        .count();
+    assert_eq!(buckets, 800);
+    assert!(
+        !one.iter()
+            .any(|m| text[m.range()].starts_with(b"not-a-bucket"))
+    );
+    let small = pool::Sizes {
+        chunk: 5_000,
+        min_read: 5_000,
+        piece: 700,
+    };
+    for threads in 1..=3 {
+        for (part, piece) in [(700, 100), (5_000, 700), (20_000, 3_000)] {
+            let mut got = Vec::new();
+            det.find_batches_sized(&text, threads, part, piece, |m, _| {
+                got.extend_from_slice(m);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            assert!(
+                got == one,
+                "batches of {part} in pieces of {piece}, {threads} threads"
+            );
+        }
+        let mut got = Vec::new();
+        det.find_read_sized(&text[..], threads, small, |m, _, _| {
+            got.extend_from_slice(m);
+            Ok::<_, std::io::Error>(())
+        })
+        .unwrap();
+        assert!(got == one, "read, {threads} threads");
+        let mut got = Vec::new();
+        let mut scanner = StreamScanner::new(&det).threads(threads);
+        for chunk in text.chunks(3_001) {
+            scanner.push(chunk, &mut got);
+        }
+        scanner.finish(&mut got);
+        assert!(got == one, "stream, {threads} threads");
+        let window = Window::whole();
+        let mut got = Vec::new();
+        det.find_window_pieces(&text, window, threads.max(2), 1_000, &mut got);
+        assert!(got == one, "pieces, {threads} threads");
+    }
+}
+
 /// A reader that fails.
 struct Broken;
 
@@ -546,12 +613,7 @@ fn parallel_scans_find_what_one_thread_finds() {
     assert!(want.len() > 10_000);
     for threads in [2, 3, 5] {
         let mut got = Vec::new();
-        let window = Window {
-            from: 0,
-            to: usize::MAX,
-            covered: 0,
-            base: 0,
-        };
+        let window = Window::whole();
         det.find_window_par(&text, window, threads, &mut got);
         assert!(got == want, "{threads} threads");
         // in more pieces than threads, taken in turn
