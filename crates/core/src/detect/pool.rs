@@ -1,5 +1,6 @@
 //! Scanning text in pieces that threads take in turn, while the calling thread uses what
-//! was found in order: the stream masker and [`Detector::find_batches`] are built on it.
+//! was found in order: the stream masker, [`Detector::find_batches`] and
+//! [`Detector::find_read`] are built on it.
 //!
 //! The text comes as jobs (a window of it, with context around), each split into pieces.
 //! Helper threads take pieces of the oldest jobs that have some left; the calling thread
@@ -58,9 +59,10 @@ pub(crate) struct Through {
 
 /// Reads `rdr` to its end in chunks and runs the pipeline over them (see [`run`]): calls
 /// `each(job, matches)` for every chunk in order, on this thread, with the matches that start
-/// in its window. A read error is handed to
-/// `read_error` and returned once the chunks read before it are used; a job's error (a text that is not UTF-8; a helper's panic) to `job_error`:
-/// `None` from it stops the run with `Ok` (a helper's panic goes on from the scope).
+/// in its window. A read error is handed to `read_error` and returned once the chunks read
+/// before it are used; a job's error (text that is not UTF-8; a helper's panic) to
+/// `job_error`, whose `None` stops the run with `Ok` (a helper's panic goes on from the
+/// scope).
 pub(crate) fn read_through<E>(
     det: &Detector,
     rdr: &mut impl Read,
