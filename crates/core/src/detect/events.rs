@@ -5,17 +5,18 @@
 //!   ([`DashIds`]), and flag contexts from a `--` ([`Flags`]);
 //! - every `:` and `=`: key contexts ([`Keys`]), and, with a hex digit before and a hex digit
 //!   or `:` after, IPv6 addresses ([`Ipv6`]);
-//! - a digit that starts a run with a digit three bytes on, or one followed by `.` or `-`:
-//!   account ids and IPv4 addresses ([`Numbers`]).
+//! - a digit that starts a run with a digit three bytes on, or one followed by `.` or `-`,
+//!   unless it starts a run right after a `.` or `-`: account ids and IPv4 addresses
+//!   ([`Numbers`]).
 //!
 //! These rules used to run a `memchr` loop each. On prose and code their anchors come every
 //! hundred bytes or so, and each hit cost 15-30 ns in the search alone (a fresh call, its
-//! setup, a mispredicted exit), more than the check it led to. Here each 64-byte block is
-//! classified at once: a short branch-free loop the compiler turns into vector compares (SSE2,
-//! the x86-64 baseline, so no `unsafe` and no runtime dispatch), gathered into one bit per
-//! byte; the bits set are then visited in order. Each rule sees its places in text order, as
-//! its own loop did, and keeps its own state, so what it finds is unchanged (tested against
-//! the loops it replaced).
+//! setup, a mispredicted exit), more than the check it led to. Here the text is classified
+//! 64 bytes at a time, a few vector compares gathered into one bit per byte and class (SSE2,
+//! the x86-64 baseline, so no runtime dispatch), a span of blocks at once; the places of the
+//! span are then visited in order. Each rule sees its places in text order, as its own loop
+//! did, and keeps its own state, so what it finds is unchanged (tested against the loops it
+//! replaced).
 
 use super::Sink;
 use super::context::{ContextIndex, Flags, Keys};
@@ -25,85 +26,195 @@ use super::net::{Ipv6, Numbers};
 /// Bytes classified at once: one bit each in a `u64`.
 const BLOCK: usize = 64;
 
-/// A block with the context its classes look at: one byte before it, three after it (0
-/// beyond the text, which no class accepts).
-type Window = [u8; BLOCK + 4];
+/// Blocks classified before their places are visited: 4 KiB of text, whose places (512
+/// bytes) stay in the first-level cache while the rules visit them.
+const SPAN: usize = 64;
 
-#[inline]
-fn digit(b: u8) -> bool {
-    b.wrapping_sub(b'0') < 10
+/// The bits of one block that its places are made of.
+#[derive(Clone, Copy, Default)]
+struct Raw {
+    /// ASCII digits
+    digit: u64,
+    /// `-` and `.`
+    dash_dot: u64,
+    /// `-`, `:` and `=`: places of their own
+    punct: u64,
 }
 
-/// Bit `k` is set when byte `k` of the block (`w[k + 1]`) is a place some rule has work.
-/// Written with `&`/`|` on `bool`s, without a branch or a table, so that it vectorizes.
+impl Raw {
+    /// The bits of a 64-byte block.
+    ///
+    /// On x86-64, sixteen bytes at a time with SSE2 (the baseline of the architecture, so no
+    /// runtime dispatch; `safe_arch` holds the `unsafe` of the intrinsics): compares, and one
+    /// `movemask` per class and sixteen bytes gathers the bits.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Raw {
+        use safe_arch::{
+            cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+            set_splat_i8_m128i, sub_i8_m128i,
+        };
+        let byte = |b: u8| set_splat_i8_m128i(b.cast_signed());
+        // sixteen bits, one per byte
+        let bits = |m| u64::from(move_mask_i8_m128i(m).cast_unsigned());
+        let mut raw = Raw::default();
+        for (k, sixteen) in block.as_chunks::<16>().0.iter().enumerate() {
+            let x = load_unaligned_m128i(sixteen);
+            // an ASCII digit: `x - '0'` is below 10 as an unsigned byte
+            let d = sub_i8_m128i(x, byte(b'0'));
+            let dash = eq(x, byte(b'-'));
+            let at = 16 * k;
+            raw.digit |= bits(eq(min_u8_m128i(d, byte(9)), d)) << at;
+            raw.dash_dot |= bits(dash | eq(x, byte(b'.'))) << at;
+            raw.punct |= bits(dash | eq(x, byte(b':')) | eq(x, byte(b'='))) << at;
+        }
+        raw
+    }
+
+    /// The bits of a 64-byte block: a loop the compiler vectorizes.
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Raw {
+        Raw::of_portable(block)
+    }
+
+    /// [`Raw::of`] without SIMD intrinsics: each class a loop over 0/1 bytes, eight of which a
+    /// multiply gathers into eight bits (it moves byte i's bit to bit 56 + i, and no two
+    /// partial products meet, so nothing carries).
+    #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+    fn of_portable(block: &[u8; BLOCK]) -> Raw {
+        let bits = |class: fn(u8) -> bool| {
+            let mut flags = [0u8; BLOCK];
+            for (f, &b) in flags.iter_mut().zip(block) {
+                *f = u8::from(class(b));
+            }
+            let mut bits = 0;
+            for (j, eight) in flags.as_chunks::<8>().0.iter().enumerate() {
+                let x = u64::from_le_bytes(*eight);
+                bits |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+            }
+            bits
+        };
+        Raw {
+            digit: bits(|b| b.is_ascii_digit()),
+            dash_dot: bits(|b| matches!(b, b'-' | b'.')),
+            punct: bits(|b| matches!(b, b'-' | b':' | b'=')),
+        }
+    }
+
+    /// The raw bits of the block of `h` that starts at `at` (0 past the end of `h`).
+    #[inline]
+    fn at(h: &[u8], at: usize) -> Raw {
+        let rest = h.get(at..).unwrap_or_default();
+        if let Some(block) = rest.first_chunk() {
+            Raw::of(block)
+        } else {
+            let mut block = [0; BLOCK];
+            block[..rest.len()].copy_from_slice(rest);
+            Raw::of(&block)
+        }
+    }
+}
+
+/// The places of block `raw`, given the blocks before and after it: every `-`, `:` and `=`,
+/// and the digits that may start an account id or an IPv4 address (a superset of what
+/// [`Numbers`] takes): one followed by `.` or `-`, or one that starts a run with a digit
+/// three bytes on, but not one that starts a run after a `.` or `-` (`1.2.3`, `2024-05-01`:
+/// such a run is a part of something else, and `Numbers` turns it away).
 #[inline]
-#[expect(
-    clippy::needless_bitwise_bool,
-    reason = "lazy `||` would branch per byte and stop the loop from vectorizing"
-)]
-fn classify(w: &Window) -> u64 {
-    let mut flags = [0u8; BLOCK];
-    for (k, flag) in flags.iter_mut().enumerate() {
-        let (before, c, n1, n3) = (w[k], w[k + 1], w[k + 2], w[k + 4]);
-        // every `-`, `:` and `=` (the dash rule checks its neighbors itself: testing them
-        // here cost more than the few dashes they turn away)
-        let punct = (c == b'-') | (c == b':') | (c == b'=');
-        // a superset of the hints (`Numbers` takes any digit): four in a row is tested as
-        // "a run starts here and a digit is three on"
-        let number = digit(c) & ((n1 == b'.') | (n1 == b'-') | (!digit(before) & digit(n3)));
-        *flag = u8::from(punct | number);
+fn places(prev: &Raw, raw: &Raw, next: &Raw) -> u64 {
+    // bit k of each: the byte before byte k, the one after it, the one three after it
+    let digit_before = raw.digit << 1 | prev.digit >> 63;
+    let dash_dot_before = raw.dash_dot << 1 | prev.dash_dot >> 63;
+    let dash_dot_after = raw.dash_dot >> 1 | next.dash_dot << 63;
+    let digit_three_on = raw.digit >> 3 | next.digit << 61;
+    let run_start = !digit_before;
+    let number = raw.digit
+        & (dash_dot_after | (run_start & digit_three_on))
+        & !(run_start & dash_dot_before);
+    raw.punct | number
+}
+
+/// Finds the places of a text span after span, carrying the blocks at the border.
+struct Places {
+    /// the block before the next span's first
+    prev: Raw,
+    /// the next span's first block
+    first: Raw,
+}
+
+impl Places {
+    fn new(h: &[u8]) -> Places {
+        Places {
+            prev: Raw::default(),
+            first: Raw::at(h, 0),
+        }
     }
-    // eight 0/1 bytes to eight bits: the multiply moves byte i's bit to bit 56 + i, and no
-    // two partial products meet, so nothing carries
-    let mut bits = 0;
-    for (j, eight) in flags.as_chunks::<8>().0.iter().enumerate() {
-        let x = u64::from_le_bytes(*eight);
-        bits |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+
+    /// The places of the blocks from `from` (the end of the last span, a multiple of
+    /// [`BLOCK`]), as many blocks as fit in `out` and hold text.
+    #[inline]
+    fn span<'s>(&mut self, h: &[u8], from: usize, out: &'s mut [u64; SPAN]) -> &'s [u64] {
+        let blocks = h.len().saturating_sub(from).div_ceil(BLOCK).min(SPAN);
+        // the raw bits of the block before the span, its blocks and the one after it: first
+        // all of them in a plain loop, then the places from each block's neighbours
+        let mut raws = [Raw::default(); SPAN + 2];
+        (raws[0], raws[1]) = (self.prev, self.first);
+        let after = h.get(from + BLOCK..).unwrap_or_default();
+        let whole = after.as_chunks::<BLOCK>().0;
+        let n = whole.len().min(blocks);
+        for (raw, block) in raws[2..2 + n].iter_mut().zip(whole) {
+            *raw = Raw::of(block);
+        }
+        for (j, raw) in raws[2 + n..2 + blocks].iter_mut().enumerate() {
+            *raw = Raw::at(h, from + (n + j + 1) * BLOCK);
+        }
+        for (i, bits) in out[..blocks].iter_mut().enumerate() {
+            *bits = places(&raws[i], &raws[i + 1], &raws[i + 2]);
+        }
+        (self.prev, self.first) = (raws[blocks], raws[blocks + 1]);
+        &out[..blocks]
     }
-    bits
 }
 
 /// Runs the dash, number, IPv6 and key rules over `h` (resource names too when `names`).
+///
+/// The text goes in spans of [`SPAN`] blocks: the places of a span are found, then visited
+/// in order, each handed to its rule by its byte.
 pub(super) fn find(h: &[u8], names: bool, contexts: &ContextIndex, sink: &mut Sink) {
     let mut dashes = DashIds::new(names);
     let mut numbers = Numbers::default();
     let mut v6 = Ipv6::default();
     let mut keys = Keys::new(contexts);
     let mut flags = Flags::default();
-    let mut b = 0;
-    while b < h.len() {
-        let mut padded: Window = [0; BLOCK + 4];
-        let w = if let Some(w) = b.checked_sub(1).and_then(|s| h[s..].first_chunk()) {
-            w
-        } else {
-            // the first block, or the last: copy what there is
-            let lo = b.saturating_sub(1);
-            let hi = (b + BLOCK + 3).min(h.len());
-            let at = lo + 1 - b;
-            padded[at..at + hi - lo].copy_from_slice(&h[lo..hi]);
-            &padded
-        };
-        let mut bits = classify(w);
-        while bits != 0 {
-            let p = b + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            match h[p] {
-                b'-' => {
-                    dashes.at(h, p, sink);
-                    flags.at(contexts, h, p, sink);
-                }
-                b':' => {
-                    keys.at(h, p, sink);
-                    let after = h.get(p + 1).copied().unwrap_or(0);
-                    if p > 0 && Ipv6::may_start(h[p - 1], after) {
-                        v6.at(h, p, sink);
+    let mut places = Places::new(h);
+    let mut span = [0; SPAN];
+    let mut from = 0;
+    while from < h.len() {
+        let blocks = places.span(h, from, &mut span);
+        for (i, &bits) in blocks.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let p = from + i * BLOCK + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                match h[p] {
+                    b'-' => {
+                        dashes.at(h, p, sink);
+                        flags.at(contexts, h, p, sink);
                     }
+                    b':' => {
+                        keys.at(h, p, sink);
+                        let after = h.get(p + 1).copied().unwrap_or(0);
+                        if p > 0 && Ipv6::may_start(h[p - 1], after) {
+                            v6.at(h, p, sink);
+                        }
+                    }
+                    b'=' => keys.at(h, p, sink),
+                    _ => numbers.at(h, p, sink),
                 }
-                b'=' => keys.at(h, p, sink),
-                _ => numbers.at(h, p, sink),
             }
         }
-        b += BLOCK;
+        from += blocks.len() * BLOCK;
     }
 }
 
@@ -111,26 +222,21 @@ pub(super) fn find(h: &[u8], names: bool, contexts: &ContextIndex, sink: &mut Si
 mod tests {
     use super::*;
 
-    /// The classes, one byte at a time, the plain way.
-    fn classify_plain(w: &Window) -> u64 {
-        let mut bits = 0;
-        for k in 0..BLOCK {
-            let (before, c, n1) = (w[k], w[k + 1], w[k + 2]);
-            let dash = c == b'-';
-            let number = c.is_ascii_digit()
-                && (n1 == b'.'
-                    || n1 == b'-'
-                    || (!before.is_ascii_digit() && w[k + 4].is_ascii_digit()));
-            if dash || c == b':' || c == b'=' || number {
-                bits |= 1 << k;
-            }
-        }
-        bits
+    /// Whether the byte at `p` is a place, the plain way.
+    fn place_plain(h: &[u8], p: usize) -> bool {
+        let at = |i: usize| h.get(i).copied().unwrap_or(0);
+        let (c, before) = (at(p), p.checked_sub(1).map_or(0, at));
+        let run_start = !before.is_ascii_digit();
+        let number = c.is_ascii_digit()
+            && (matches!(at(p + 1), b'.' | b'-') || (run_start && at(p + 3).is_ascii_digit()))
+            && !(run_start && matches!(before, b'.' | b'-'));
+        matches!(c, b'-' | b':' | b'=') || number
     }
 
     #[test]
-    fn classify_agrees_with_the_plain_classes() {
-        // every byte value in every position, and bytes that make each class
+    fn the_places_are_the_plain_places_everywhere() {
+        // texts across spans and blocks, of every length near their borders, with every
+        // byte value and bytes that make each class
         let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = || {
             rng ^= rng << 13;
@@ -139,17 +245,62 @@ mod tests {
             rng
         };
         let alphabet = b"-:=.09aZz_ \x00\xff/";
-        for round in 0..20_000 {
-            let mut w: Window = [0; BLOCK + 4];
-            for (i, b) in w.iter_mut().enumerate() {
-                let r = next();
-                *b = if round % 4 == 0 {
-                    (r >> 8) as u8 ^ i as u8
+        let mut lens: Vec<usize> = (0..300).collect();
+        lens.extend([
+            SPAN * BLOCK - 1,
+            SPAN * BLOCK,
+            SPAN * BLOCK + 1,
+            3 * SPAN * BLOCK + 17,
+        ]);
+        for (round, &len) in lens.iter().cycle().take(3000).enumerate() {
+            let h: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = next();
+                    if round % 4 == 0 {
+                        (r >> 8) as u8 ^ i as u8
+                    } else {
+                        alphabet[(r % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            let mut places = Places::new(&h);
+            let mut span = [0; SPAN];
+            let mut from = 0;
+            while from < h.len() {
+                let blocks = places.span(&h, from, &mut span);
+                assert!(!blocks.is_empty());
+                for (i, bits) in blocks.iter().enumerate() {
+                    for k in 0..BLOCK {
+                        let p = from + i * BLOCK + k;
+                        let want = p < h.len() && place_plain(&h, p);
+                        assert_eq!(bits >> k & 1 == 1, want, "at {p} of {h:?}");
+                    }
+                }
+                from += blocks.len() * BLOCK;
+            }
+        }
+    }
+
+    #[test]
+    fn the_raw_bits_are_the_same_without_simd() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut block = [0u8; BLOCK];
+            for b in &mut block {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                *b = if rng.is_multiple_of(3) {
+                    b"-.:=0123456789/"[(rng >> 8) as usize % 15]
                 } else {
-                    alphabet[(r % alphabet.len() as u64) as usize]
+                    (rng >> 16) as u8
                 };
             }
-            assert_eq!(classify(&w), classify_plain(&w), "{w:?}");
+            let (a, b) = (Raw::of(&block), Raw::of_portable(&block));
+            assert_eq!(
+                [a.digit, a.dash_dot, a.punct],
+                [b.digit, b.dash_dot, b.punct]
+            );
         }
     }
 }
