@@ -147,12 +147,15 @@ pub(crate) struct ContextIndex {
     key_ends: PairBits,
     /// flag contexts by the byte length of the word after `--`
     flags_by_len: Vec<Vec<usize>>,
-    /// ASCII phrases, each followed by a space, searched in a copy where every byte but
-    /// `[a-z0-9_-]` is a space: only whole words hit (`tables` does not hit `table `). A hit
-    /// costs ~100 ns in the packed searcher, a miss next to nothing, and common words that
-    /// merely start like a phrase were most of the hits.
-    words: AhoCorasick,
+    /// ASCII phrases, each followed by a space, as they read in a copy where every byte but
+    /// `[a-z0-9_-]` is a space (only whole words match: `tables` is not `table `), by id
+    words: Vec<Box<[u8]>>,
     words_uses: Vec<Vec<usize>>,
+    /// the ids of `words`, longest first
+    words_longest: Vec<usize>,
+    /// `words` paired (see [`pair_up`]), searched in the paired copy: where one of them is,
+    /// a phrase may start
+    words_paired: AhoCorasick,
     /// phrases with non-ASCII letters or JSON escapes, searched in a lowercased copy of the
     /// blocks `wide_hints` lets through
     wide: AhoCorasick,
@@ -213,6 +216,98 @@ pub(super) fn normalize(src: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// How far apart the two bytes are that each byte of a paired copy mixes.
+const PAIR: usize = 2;
+
+/// `b` mixed with the byte [`PAIR`] bytes on, `later` (its halves swapped, so that each half
+/// of the result depends on both bytes, as the packed searcher looks at halves of bytes).
+#[inline]
+fn pair(b: u8, later: u8) -> u8 {
+    b ^ later.rotate_left(4)
+}
+
+/// Pairs a normalized copy in place: each byte mixed with the one [`PAIR`] bytes on (a space
+/// past the end).
+///
+/// The packed searcher looks for the first four bytes of each phrase and checks the rest
+/// where they are; `table ` starts like `tables`, which is common (route tables), and each
+/// such check cost ~25 ns. In the paired copy, the first four bytes of a paired phrase
+/// stand for its first six: `tables` no longer looks like `table ` there. Pairing loses
+/// information, so a paired match only says where a phrase may be; the phrase is then
+/// checked against the text itself.
+pub(super) fn pair_up(buf: &mut [u8]) {
+    let n = buf.len();
+    for i in 0..n.saturating_sub(PAIR) {
+        let later = buf[i + PAIR];
+        buf[i] = pair(buf[i], later);
+    }
+    for b in &mut buf[n.saturating_sub(PAIR)..] {
+        *b = pair(*b, b' ');
+    }
+}
+
+/// A normalized phrase as it reads in a paired copy: all of it but its last [`PAIR`] bytes,
+/// each mixed with the byte [`PAIR`] on (the phrases are longer than that).
+fn paired(phrase: &[u8]) -> Vec<u8> {
+    phrase
+        .windows(PAIR + 1)
+        .map(|w| pair(w[0], w[PAIR]))
+        .collect()
+}
+
+/// The ASCII phrases, searched block by block in the paired copy and checked in the text.
+struct Words<'a> {
+    index: &'a ContextIndex,
+    /// where the last phrase handled ends: phrases do not overlap
+    covered: usize,
+}
+
+impl Words<'_> {
+    /// Handles the phrases that start in `h[from..to]`; `block` is `h[from..]` as far as
+    /// `copy`, its paired copy, goes. Finds what a leftmost-longest search of the phrases in
+    /// the normalized copy finds: the first place where a phrase is, the longest phrase
+    /// there, then on after it.
+    fn search(
+        &mut self,
+        h: &[u8],
+        block: &[u8],
+        copy: &[u8],
+        from: usize,
+        to: usize,
+        sink: &mut Sink,
+    ) {
+        let index = self.index;
+        let mut at = 0;
+        while let Some(m) = index
+            .words_paired
+            .find(aho_corasick::Input::new(copy).span(at..copy.len()))
+        {
+            let i = m.start();
+            if from + i >= to {
+                break;
+            }
+            let found = index.words_longest.iter().copied().find(|&id| {
+                let w = &index.words[id];
+                block
+                    .get(i..i + w.len())
+                    .is_some_and(|t| t.iter().zip(w.iter()).all(|(&b, &c)| norm(b) == c))
+            });
+            let Some(id) = found else {
+                at = i + 1;
+                continue;
+            };
+            let len = index.words[id].len();
+            // the phrase without its space
+            let (s, e) = (from + i, from + i + len - 1);
+            if s >= self.covered {
+                self.covered = e;
+                context_at(h, s, e, &index.words_uses[id], sink);
+            }
+            at = i + len;
+        }
+    }
+}
+
 /// One phrase automaton searched block by block.
 struct Phrases<'a> {
     ac: &'a AhoCorasick,
@@ -247,6 +342,13 @@ impl<'a> Phrases<'a> {
             }
         }
     }
+}
+
+/// A leftmost-longest searcher for `phrases`.
+fn phrase_searcher<P: AsRef<[u8]>>(phrases: &[P]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(phrases)
 }
 
 /// Adds `phrase` to a phrase list, merging the uses of equal phrases.
@@ -288,11 +390,6 @@ impl ContextIndex {
                 }
             }
         }
-        let build = |phrases: &[String]| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(phrases)
-        };
         let mut key_ends = PairBits::default();
         // the words `Keys::at` handles before the key lookup: keep the two in step
         let special = [
@@ -320,7 +417,18 @@ impl ContextIndex {
             key_ends,
             keys_by_len,
             flags_by_len,
-            words: build(&words)?,
+            words_paired: phrase_searcher(
+                &words
+                    .iter()
+                    .map(|w| paired(w.as_bytes()))
+                    .collect::<Vec<_>>(),
+            )?,
+            words_longest: {
+                let mut ids: Vec<usize> = (0..words.len()).collect();
+                ids.sort_by_key(|&i| std::cmp::Reverse(words[i].len()));
+                ids
+            },
+            words: words.into_iter().map(|w| w.into_bytes().into()).collect(),
             words_uses,
             wide_hints: {
                 let mut hints: Vec<&str> = wide
@@ -338,7 +446,7 @@ impl ContextIndex {
                     .extend(hints)
                     .build()
             },
-            wide: build(&wide)?,
+            wide: phrase_searcher(&wide)?,
             wide_uses,
         })
     }
@@ -364,14 +472,18 @@ impl ContextIndex {
             static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
         }
         let mut buf = BUF.with(std::cell::Cell::take);
-        let mut words = Phrases::new(&self.words, &self.words_uses, 1);
+        let mut words = Words {
+            index: self,
+            covered: 0,
+        };
         let mut wide = Phrases::new(&self.wide, &self.wide_uses, 0);
         let mut from = 0;
         while from < h.len() {
             let to = (from + BLOCK).min(h.len());
             let block = &h[from..(to + MAX_PHRASE).min(h.len())];
             normalize(block, &mut buf);
-            words.search(h, &buf, from, to, sink);
+            pair_up(&mut buf);
+            words.search(h, block, &buf, from, to, sink);
             if self.may_hold_wide(block) {
                 buf.copy_from_slice(block);
                 buf.make_ascii_lowercase();
@@ -1178,5 +1290,125 @@ mod tests {
                 assert!(!sink.cands.is_empty(), "{variant}");
             }
         }
+    }
+
+    /// The ASCII phrases the way they were found before the paired copy: a leftmost-longest
+    /// search of the phrases themselves in each normalized block.
+    fn find_words_plain(index: &ContextIndex, h: &[u8], sink: &mut Sink) {
+        let ac = phrase_searcher(&index.words).unwrap();
+        let mut words = Phrases::new(&ac, &index.words_uses, 1);
+        let mut buf = Vec::new();
+        let mut from = 0;
+        while from < h.len() {
+            let to = (from + BLOCK).min(h.len());
+            normalize(&h[from..(to + MAX_PHRASE).min(h.len())], &mut buf);
+            words.search(h, &buf, from, to, sink);
+            from = to;
+        }
+    }
+
+    #[test]
+    fn the_paired_search_finds_what_the_plain_search_finds() {
+        let index = ContextIndex::new().unwrap();
+        let mut parts: Vec<String> = index
+            .words
+            .iter()
+            .map(|w| String::from_utf8(w.to_vec()).unwrap())
+            .collect();
+        // what a phrase starts like, or is part of, in any case and between any separators
+        for w in parts.clone() {
+            let w = w.trim_end();
+            parts.push(format!("{w}s "));
+            parts.push(w.to_ascii_uppercase() + "\n");
+            parts.push(w.replace(' ', "  ") + " ");
+            parts.push(w.replace(' ', "\t") + "-");
+            parts.push(w[..w.len() / 2].to_string());
+            parts.push(w[1..].to_string());
+        }
+        // texts that read like a phrase in the paired copy and are not one: where the search
+        // has to check a place, turn it away and go on from the next byte
+        let alphabet: Vec<u8> = (0..=255u8).filter(|&b| norm(b) == b).collect();
+        let phrases = parts.len();
+        for w in &index.words {
+            let target = paired(w);
+            for (&x, &y) in alphabet
+                .iter()
+                .flat_map(|x| alphabet.iter().map(move |y| (x, y)))
+            {
+                let mut t = w.to_vec();
+                let n = t.len();
+                (t[n - 2], t[n - 1]) = (x, y);
+                for k in (0..n - PAIR).rev() {
+                    t[k] = target[k] ^ t[k + PAIR].rotate_left(4);
+                }
+                if t != **w && t.iter().all(|&b| norm(b) == b) {
+                    assert_eq!(paired(&t), target);
+                    parts.push(String::from_utf8(t).unwrap());
+                }
+            }
+        }
+        assert!(parts.len() > phrases + 20, "{parts:?}");
+        parts.extend(
+            [
+                "acme-data-lake ",
+                "orders_2024 ",
+                "a",
+                "s",
+                "t",
+                "-",
+                " ",
+                ". ",
+                "\\u00e9",
+                "é",
+                "X9",
+            ]
+            .map(String::from),
+        );
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut found = 0;
+        for round in 0..300 {
+            // short texts, and a few across the blocks of the search
+            let len = if round % 50 == 0 {
+                3 * BLOCK / 2
+            } else {
+                (next() % 400) as usize
+            };
+            let mut text = String::new();
+            while text.len() < len {
+                text.push_str(&parts[(next() % parts.len() as u64) as usize]);
+            }
+            let (mut got, mut want) = (Sink::default(), Sink::default());
+            index.find_prose(text.as_bytes(), &mut got);
+            find_words_plain(&index, text.as_bytes(), &mut want);
+            assert_eq!(got.cands, want.cands, "{text:?}");
+            found += want.cands.len();
+        }
+        assert!(found > 1000, "{found}");
+    }
+
+    #[test]
+    fn pair_up_pairs_each_byte_with_the_one_two_on() {
+        let mut buf: Vec<u8> = (0..=255u8).collect();
+        pair_up(&mut buf);
+        for (i, &b) in buf.iter().enumerate() {
+            let later = u8::try_from(i + PAIR).unwrap_or(b' ');
+            assert_eq!(b, pair(i as u8, if i + PAIR < 256 { later } else { b' ' }));
+        }
+        assert_eq!(
+            paired(b"table "),
+            [
+                pair(b't', b'b'),
+                pair(b'a', b'l'),
+                pair(b'b', b'e'),
+                pair(b'l', b' ')
+            ]
+        );
+        assert_ne!(paired(b"table "), paired(b"tables"));
     }
 }
