@@ -101,6 +101,20 @@ pub use store::{MappingStore, StoreSpec};
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// A xorshift generator: reproducible pseudo-random test inputs without a dependency.
+#[cfg(test)]
+pub(crate) struct XorShift(pub(crate) u64);
+
+#[cfg(test)]
+impl XorShift {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
 /// A reader that hands out its bytes in reads of the sizes listed, in turn, as a pipe does:
 /// for tests of everything that reads a stream.
 #[cfg(test)]

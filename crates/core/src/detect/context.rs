@@ -1364,13 +1364,8 @@ mod tests {
             ]
             .map(String::from),
         );
-        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let mut found = 0;
         for round in 0..300 {
             // short texts, and a few across the blocks of the search

@@ -237,13 +237,8 @@ mod tests {
     fn the_places_are_the_plain_places_everywhere() {
         // texts across spans and blocks, of every length near their borders, with every
         // byte value and bytes that make each class
-        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let alphabet = b"-:=.09aZz_ \x00\xff/";
         let mut lens: Vec<usize> = (0..300).collect();
         lens.extend([
@@ -283,13 +278,11 @@ mod tests {
 
     #[test]
     fn the_raw_bits_are_the_same_without_simd() {
-        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let mut block = [0u8; BLOCK];
             for b in &mut block {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
+                let rng = rng.next();
                 *b = if rng.is_multiple_of(3) {
                     b"-.:=0123456789/"[(rng >> 8) as usize % 15]
                 } else {
