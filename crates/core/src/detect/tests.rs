@@ -379,6 +379,8 @@ fn the_classified_pass_finds_what_each_rules_loop_finds() {
         b"0.",
         b"255.",
         b"1",
+        b"1.255.255.255",
+        b"1.2.3",
         b"123456789012",
         b"1234-",
         b"5678",
