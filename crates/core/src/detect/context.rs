@@ -249,6 +249,9 @@ pub(super) fn pair_up(buf: &mut [u8]) {
 /// A normalized phrase as it reads in a paired copy: all of it but its last [`PAIR`] bytes,
 /// each mixed with the byte [`PAIR`] on (the phrases are longer than that).
 fn paired(phrase: &[u8]) -> Vec<u8> {
+    // shorter, it pairs to fewer than the four bytes the packed searcher looks at (to none,
+    // matching everywhere, at PAIR bytes or fewer): still right, but slow
+    debug_assert!(phrase.len() >= PAIR + 4, "{phrase:?}");
     phrase
         .windows(PAIR + 1)
         .map(|w| pair(w[0], w[PAIR]))
