@@ -64,11 +64,9 @@ impl Numbers {
         }
         self.next = number_at(h, s, sink);
     }
-}
 
-impl Numbers {
     /// Whether the run ending at `at` is followed by a `.` and yet cannot start an IPv4
-    /// address: its three dots are within the nine bytes after the run. Such a run (a version
+    /// address, whose three dots are within the nine bytes after its first run. Such a run (a version
     /// number, `1.2.3`; a decimal) is all that a hint followed by a `.` can lead to but an
     /// address; an account id of twelve digits is handled from the run's start, which is a
     /// hint of its own. Counted without a branch per byte, so that the many such runs of
