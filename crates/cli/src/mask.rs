@@ -83,6 +83,14 @@ impl StoreArgs {
             .build()?)
     }
 
+    /// Whether the mappings live in this process only.
+    fn is_memory(&self) -> bool {
+        self.store
+            .as_deref()
+            .map(StoreSpec::parse)
+            .is_some_and(|s| matches!(s, Ok(StoreSpec::Memory)))
+    }
+
     fn key(&self, spec: &StoreSpec) -> anyhow::Result<MasterKey> {
         if let Some(path) = &self.key_file {
             return Ok(MasterKey::from_file(path)?);
@@ -202,6 +210,12 @@ pub(crate) fn run_mask(args: &MaskArgs) -> anyhow::Result<u8> {
     let flushed = out.flush();
     result?;
     flushed?;
+    if args.store.is_memory() {
+        // the process ends here and its memory goes back at once: freeing the cache and the
+        // mappings one by one cost ~6 % of a large run's time, after the output was done. (A
+        // vault is closed properly: SQLite folds its write-ahead log in on close.)
+        std::mem::forget(masker);
+    }
     Ok(exit::NONE_FOUND)
 }
 
