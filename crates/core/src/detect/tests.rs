@@ -694,7 +694,7 @@ fn propagating_many_names_matches_a_plain_search() {
         .map(|i| match i % 3 {
             0 => format!("acme-logs-{i:04}"),
             1 => format!("acme-logs-{:04}-old", i - 1),
-            _ => format!("pr{i:03}d-table"),
+            _ => format!("pr{i:03}d-t"),
         })
         .collect();
     propagation_matches_a_plain_search(&shared);
@@ -703,14 +703,18 @@ fn propagating_many_names_matches_a_plain_search() {
         .map(|i| match i % 3 {
             0 => format!("{:04x}-bucket-{i}", i * 37),
             1 => format!("{:04x}-bucket-{}-old", (i - 1) * 37, i - 1),
-            _ => format!("t{i:04}-table"),
+            _ => format!("t{i:05}tb"),
         })
         .collect();
+    let prefixes: std::collections::HashSet<&[u8]> =
+        distinct.iter().map(|n| &n.as_bytes()[..4]).collect();
+    assert!(prefixes.len() > 300, "{} prefixes", prefixes.len());
     propagation_matches_a_plain_search(&distinct);
 }
 
 /// Propagating `names` over a text of them finds every whole-word occurrence, leftmost then
-/// longest, as a plain substring search does.
+/// longest, as a plain substring search does; over a region of it too, however the region
+/// cuts the names.
 fn propagation_matches_a_plain_search(names: &[String]) {
     let kind = K::S3Bucket.id();
     let mut text = String::new();
@@ -723,29 +727,42 @@ fn propagation_matches_a_plain_search(names: &[String]) {
     let h = text.as_bytes();
     let known: Vec<(KindId, Box<[u8]>)> =
         names.iter().map(|n| (kind, n.as_bytes().into())).collect();
-    let got = Detector::propagate(h, Vec::new(), &known, 0, h.len());
-    // the plain search: every whole-word occurrence, leftmost then longest
-    let mut all: Vec<(usize, usize)> = Vec::new();
-    for n in names {
-        for (at, _) in text.match_indices(n.as_str()) {
-            let e = at + n.len();
-            let alone = bytes::left_ok(h, at)
-                && (at == 0 || !matches!(h[at - 1], b'-' | b'.' | b'/'))
-                && bytes::right_ok(h, e)
-                && !(e < h.len() && h[e] == b'-')
-                && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
-            if alone {
-                all.push((at, e));
+    // the plain search: every whole-word occurrence inside `from..to`, leftmost then longest
+    let plain = |from: usize, to: usize| {
+        let mut all: Vec<(usize, usize)> = Vec::new();
+        for n in names {
+            for (at, _) in text[from..to].match_indices(n.as_str()) {
+                let (at, e) = (from + at, from + at + n.len());
+                let alone = bytes::left_ok(h, at)
+                    && (at == 0 || !matches!(h[at - 1], b'-' | b'.' | b'/'))
+                    && bytes::right_ok(h, e)
+                    && !(e < h.len() && h[e] == b'-')
+                    && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
+                if alone {
+                    all.push((at, e));
+                }
             }
         }
-    }
-    all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut want: Vec<(usize, usize)> = Vec::new();
-    for m in all {
-        if want.last().is_none_or(|l| m.0 >= l.1) {
-            want.push(m);
+        all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut want: Vec<(usize, usize)> = Vec::new();
+        for m in all {
+            if want.last().is_none_or(|l| m.0 >= l.1) {
+                want.push(m);
+            }
         }
+        want
+    };
+    let want = plain(0, h.len());
+    // regions that start where a name does and end where one does, or a byte either side
+    for (k, w) in want.iter().enumerate().skip(10).step_by(97).take(12) {
+        let (from, to) = (w.0 + k % 3 - 1, want[k + 40].1 + k % 3 - 1);
+        let got: Vec<(usize, usize)> = Detector::propagate(h, Vec::new(), &known, from, to)
+            .iter()
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        assert_eq!(got, plain(from, to), "region {from}..{to}");
     }
+    let got = Detector::propagate(h, Vec::new(), &known, 0, h.len());
     let got: Vec<(usize, usize)> = got.iter().map(|m| (m.start(), m.end())).collect();
     assert!(want.len() > 1000);
     assert_eq!(got, want);
