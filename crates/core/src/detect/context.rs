@@ -578,21 +578,6 @@ impl<'a> Keys<'a> {
         }
     }
 
-    /// Whether the `:` or `=` at `p` may end a key, judged from the two bytes before it when
-    /// a word ends right there (most do: `error:`, `x=1`), as [`at`](Self::at) judges them
-    /// first. A third of the places of prose and code are `:` and `=`: turned away here,
-    /// inlined in the event pass, they cost no call.
-    #[inline]
-    pub(crate) fn may_end_key(&self, h: &[u8], p: usize) -> bool {
-        match h.get(p.wrapping_sub(2)..p) {
-            Some(&[a, b]) if b.is_ascii_alphanumeric() && self.prefilter => self
-                .index
-                .key_ends
-                .holds(a.to_ascii_lowercase(), b.to_ascii_lowercase()),
-            _ => true,
-        }
-    }
-
     /// Handles the `:` or `=` at `p`.
     pub(crate) fn at(&mut self, h: &[u8], p: usize, sink: &mut Sink) {
         // `key": `, `key = `, `KEY=`, `\"key\":`

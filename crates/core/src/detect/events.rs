@@ -203,19 +203,13 @@ pub(super) fn find(h: &[u8], names: bool, contexts: &ContextIndex, sink: &mut Si
                         flags.at(contexts, h, p, sink);
                     }
                     b':' => {
-                        if keys.may_end_key(h, p) {
-                            keys.at(h, p, sink);
-                        }
+                        keys.at(h, p, sink);
                         let after = h.get(p + 1).copied().unwrap_or(0);
                         if p > 0 && Ipv6::may_start(h[p - 1], after) {
                             v6.at(h, p, sink);
                         }
                     }
-                    b'=' => {
-                        if keys.may_end_key(h, p) {
-                            keys.at(h, p, sink);
-                        }
-                    }
+                    b'=' => keys.at(h, p, sink),
                     _ => numbers.at(h, p, sink),
                 }
             }
