@@ -698,3 +698,54 @@ fn touching_matches_across_a_stream_batch_fail_closed() {
     assert!(!masked.text().contains('#'));
     assert_eq!(m.unmask(masked.text()).unwrap(), text);
 }
+
+/// A name found early in a stream is masked where it stands alone in a later chunk, with the
+/// token it got first; the stream keeps only its newest `KNOWN_CAPACITY` names.
+#[test]
+fn a_stream_masks_later_occurrences_of_its_newest_names() {
+    let m = Masker::builder().key(key()).build().unwrap();
+    // chunks of ~140 lines: the names seen last in the first part are at most a few hundred
+    // before their recurrence, the first ones more than a thousand
+    let sizes = stream::Sizes {
+        chunk: 4_336,
+        min_read: 2_168,
+        piece: 64,
+    };
+    let n = 1200;
+    let name = |i: usize| format!("acmelogs{i:04}x");
+    let mut text = String::new();
+    for i in 0..n {
+        writeln!(text, "\"BucketName\": \"{}\",", name(i)).unwrap();
+    }
+    for i in 0..n {
+        writeln!(text, "then {} again", name(i)).unwrap();
+    }
+    // alone, no name is an identifier: only what the stream learnt masks it
+    assert!(
+        m.detector()
+            .find_iter(b"then acmelogs0001x again")
+            .next()
+            .is_none()
+    );
+    assert!(n - stream::KNOWN_CAPACITY > 500);
+    for helpers in [0, 1] {
+        let mut out = Vec::new();
+        stream::mask(&m, &mut text.as_bytes(), &mut out, helpers, sizes).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(m.unmask(&out).unwrap(), text);
+        let (first, later) = out.split_at(out.find("then ").unwrap());
+        for i in 0..n {
+            assert!(!first.contains(&name(i)), "{i}");
+            let kept = later.contains(&format!("then {} again", name(i)));
+            if i < 100 {
+                assert!(kept, "{i}: forgotten long before it recurs");
+            } else if i >= n - 200 {
+                assert!(!kept, "{i}: among the newest names");
+            }
+        }
+        // a recurring name has its first token
+        let line = later.lines().last().unwrap();
+        let token = line.trim_start_matches("then ").trim_end_matches(" again");
+        assert!(first.contains(token), "{line}");
+    }
+}
