@@ -166,6 +166,49 @@ pub(crate) fn aws_log_group_at(h: &[u8], s: usize, sink: &mut Sink) {
 /// S3 ARN, the function of a Lambda ARN, the table, cluster or log group. Its other
 /// occurrences in a text are that identifier too.
 pub(crate) fn arn_name(arn: &[u8]) -> Option<(K, &[u8])> {
+    // `arn:partition:service:region:account:resource`: the colons before the resource,
+    // found in one loop that stops at the service when it names no such resource (an IAM
+    // role's ARN); splitting the ARN into its parts first cost ~170 ns an ARN
+    let mut colons = [0; 5];
+    let mut n = 0;
+    let mut kind = None;
+    for (i, &c) in arn.iter().enumerate() {
+        if c != b':' {
+            continue;
+        }
+        colons[n] = i;
+        n += 1;
+        if n == 3 {
+            kind = Some(match &arn[colons[1] + 1..i] {
+                b"s3" => (K::S3Bucket, &b""[..]),
+                b"lambda" => (K::LambdaFunction, &b"function:"[..]),
+                b"dynamodb" => (K::DynamodbTable, &b"table/"[..]),
+                b"eks" => (K::EksCluster, &b"cluster/"[..]),
+                b"ecs" => (K::EcsCluster, &b"cluster/"[..]),
+                b"logs" => (K::LogGroup, &b"log-group:"[..]),
+                _ => return None,
+            });
+        }
+        if n == colons.len() {
+            break;
+        }
+    }
+    let (kind, prefix) = kind.filter(|_| n == colons.len())?;
+    let rest = arn[colons[4] + 1..].strip_prefix(prefix)?;
+    // log group names have slashes of their own
+    let stops: &[u8] = if kind == K::LogGroup { b":" } else { b"/:\\" };
+    let end = rest
+        .iter()
+        .position(|c| stops.contains(c))
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    (!name.is_empty() && !name.contains(&b'*')).then_some((kind, name))
+}
+
+/// [`arn_name`] the plain way: the ARN split into its six parts (the reference it is tested
+/// against).
+#[cfg(test)]
+pub(crate) fn arn_name_plain(arn: &[u8]) -> Option<(K, &[u8])> {
     let mut parts = arn.splitn(6, |&c| c == b':');
     let (_, _, service, _, _, resource) = (
         parts.next()?,
@@ -187,7 +230,6 @@ pub(crate) fn arn_name(arn: &[u8]) -> Option<(K, &[u8])> {
         b"logs" => (K::LogGroup, resource.strip_prefix(b"log-group:")?),
         _ => return None,
     };
-    // log group names have slashes of their own
     let stops: &[u8] = if kind == K::LogGroup { b":" } else { b"/:\\" };
     let name = &rest[..upto(rest, stops)];
     (!name.is_empty() && !name.contains(&b'*')).then_some((kind, name))

@@ -779,3 +779,52 @@ fn propagation_matches_a_plain_search(names: &[String]) {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The name an ARN gives is what splitting the ARN into its parts gives, for ARNs of every
+/// service, with parts missing, empty or full of colons, and for strings barely like ARNs.
+#[test]
+fn the_name_of_an_arn_is_the_plain_one() {
+    let services = [
+        "s3", "lambda", "dynamodb", "eks", "ecs", "logs", "iam", "s", "s3x", "",
+    ];
+    let resources = [
+        "",
+        "acme-logs",
+        "acme-logs/key:x",
+        "function:orders-api",
+        "function:orders-api:3",
+        "function:",
+        "table/orders/stream/2024",
+        "cluster/prod",
+        "log-group:/aws/lambda/x:*",
+        "log-group:/aws/lambda/x",
+        "b*",
+        "a\\b",
+    ];
+    let mut arns = Vec::new();
+    for service in services {
+        for resource in resources {
+            for (region, account) in [("", ""), ("us-east-1", "123456789012")] {
+                arns.push(format!("arn:aws:{service}:{region}:{account}:{resource}"));
+            }
+            arns.push(format!("arn:aws:{service}:{resource}"));
+            arns.push(format!("arn:aws:{service}"));
+        }
+    }
+    let mut rng = crate::XorShift(0x51f1_5eed);
+    for _ in 0..20_000 {
+        let len = (rng.next() % 24) as usize;
+        arns.push(
+            (0..len)
+                .map(|_| [':', 's', '3', '/', 'a', '*', 'f'][(rng.next() % 7) as usize])
+                .collect(),
+        );
+    }
+    let mut named = 0;
+    for arn in &arns {
+        let got = hosts::arn_name(arn.as_bytes());
+        assert_eq!(got, hosts::arn_name_plain(arn.as_bytes()), "{arn}");
+        named += usize::from(got.is_some());
+    }
+    assert!(named >= 30, "{named}");
+}
