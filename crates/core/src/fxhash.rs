@@ -58,3 +58,20 @@ impl std::hash::Hasher for FxHasher {
 }
 
 pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+/// The hash of `bytes`, for tables that keep their keys' hashes (cache, store, known names).
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = FxBuild::default().build_hasher();
+    h.write(bytes);
+    h.finish()
+}
+
+/// The hash of `bytes` of kind `kind` (a value and its kind's index).
+pub(crate) fn hash_kind_bytes(kind: crate::catalogue::KindId, bytes: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = FxBuild::default().build_hasher();
+    kind.hash(&mut h);
+    h.write(bytes);
+    h.finish()
+}

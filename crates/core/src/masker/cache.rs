@@ -6,14 +6,13 @@
 //! map of boxed keys and shared strings made a few allocations per pair and spent a tenth of a
 //! large masking run freeing them at the end.
 
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::Instant;
 
 use hashbrown::HashTable;
 
 use crate::catalogue::KindId;
 use crate::detect::Match;
-use crate::fxhash::FxBuild;
+use crate::fxhash::{hash_bytes, hash_kind_bytes};
 
 /// At most this many pairs, and this many bytes of values and tokens: the cache is cleared
 /// when either is reached (it is a cache; the store has every pair).
@@ -42,7 +41,6 @@ pub(super) struct Cache {
     arena: String,
     by_value: HashTable<Entry>,
     by_token: HashTable<Entry>,
-    hasher: FxBuild,
     born: Instant,
 }
 
@@ -52,7 +50,6 @@ impl Default for Cache {
             arena: String::new(),
             by_value: HashTable::new(),
             by_token: HashTable::new(),
-            hasher: FxBuild::default(),
             born: Instant::now(),
         }
     }
@@ -81,19 +78,6 @@ impl Cache {
         self.token_str(e).as_bytes()
     }
 
-    fn hash_value(&self, kind: KindId, value: &[u8]) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        kind.hash(&mut h);
-        h.write(value);
-        h.finish()
-    }
-
-    fn hash_token(&self, token: &[u8]) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        h.write(token);
-        h.finish()
-    }
-
     /// The oldest age a pair may have to be returned: cached at or after `fresh_since`, to
     /// the second. Computed once for a batch of lookups.
     pub(super) fn min_age(&self, fresh_since: Option<Instant>) -> u32 {
@@ -105,7 +89,7 @@ impl Cache {
     /// The token cached for `value` of `kind`, if its age is at least `min_age` (see
     /// [`min_age`](Self::min_age)).
     pub(super) fn token(&self, kind: KindId, value: &[u8], min_age: u32) -> Option<&str> {
-        let hash = self.hash_value(kind, value);
+        let hash = hash_kind_bytes(kind, value);
         let e = self.by_value.find(hash, |e| {
             e.hash == hash && e.kind == kind && self.value_of(e) == value
         })?;
@@ -128,7 +112,7 @@ impl Cache {
         out.clear();
         let hashes: Vec<u64> = matches
             .iter()
-            .map(|m| self.hash_value(m.kind(), &h[m.range()]))
+            .map(|m| hash_kind_bytes(m.kind(), &h[m.range()]))
             .collect();
         let entries: Vec<Option<Entry>> = matches
             .iter()
@@ -162,7 +146,7 @@ impl Cache {
 
     /// The value cached for `token`, if its age is at least `min_age`.
     pub(super) fn value(&self, token: &str, min_age: u32) -> Option<&str> {
-        let hash = self.hash_token(token.as_bytes());
+        let hash = hash_bytes(token.as_bytes());
         let e = self.by_token.find(hash, |e| {
             e.hash == hash && self.token_of(e) == token.as_bytes()
         })?;
@@ -186,8 +170,8 @@ impl Cache {
             self.clear();
         }
         let (vh, th) = (
-            self.hash_value(kind, value.as_bytes()),
-            self.hash_token(token.as_bytes()),
+            hash_kind_bytes(kind, value.as_bytes()),
+            hash_bytes(token.as_bytes()),
         );
         // forget an older pair for either side
         let old_v = self
@@ -223,8 +207,8 @@ impl Cache {
     /// arena until a clear).
     fn forget(&mut self, e: &Entry) {
         let start = e.start;
-        let vh = self.hash_value(e.kind, self.value_of(e));
-        let th = self.hash_token(self.token_of(e));
+        let vh = hash_kind_bytes(e.kind, self.value_of(e));
+        let th = hash_bytes(self.token_of(e));
         if let Ok(slot) = self.by_value.find_entry(vh, |x| x.start == start) {
             slot.remove();
         }

@@ -3,7 +3,6 @@
 //! nothing else to do; the calling thread masks and writes the chunks in order, straight from
 //! the buffer they were read into.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
 
 use hashbrown::HashTable;
@@ -14,7 +13,6 @@ use crate::detect::pool;
 pub(super) use crate::detect::pool::{SIZES, Sizes};
 use crate::detect::{Detector, Match};
 use crate::error::{Error, ErrorKind};
-use crate::fxhash::FxBuild;
 
 /// Names a stream has found so far, so that their later occurrences are masked too (at most
 /// this many; the oldest go first).
@@ -51,10 +49,7 @@ struct Known {
 
 impl Known {
     fn hash(kind: KindId, name: &[u8]) -> u64 {
-        let mut h = FxBuild::default().build_hasher();
-        h.write_u16(kind.0);
-        h.write(name);
-        h.finish()
+        crate::fxhash::hash_kind_bytes(kind, name)
     }
 
     fn remember(&mut self, buf: &[u8], matches: &[Match]) {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -71,9 +70,7 @@ struct State {
 
 /// A token's hash in [`Tokens`].
 fn hash(token: &str) -> u64 {
-    let mut h = FxBuild::default().build_hasher();
-    h.write(token.as_bytes());
-    h.finish()
+    crate::fxhash::hash_bytes(token.as_bytes())
 }
 
 impl State {
