@@ -670,21 +670,6 @@ fn parallel_scans_find_what_one_thread_finds() {
     assert_eq!((r, calls), (Err("stop"), 3));
 }
 
-#[test]
-fn normalize_is_norm_on_every_byte() {
-    let src: Vec<u8> = (0..=255u8)
-        .chain((0..=255u8).rev())
-        .chain([b'A', b'z', b'-'])
-        .collect();
-    let mut out = Vec::new();
-    context::normalize(&src, &mut out);
-    let want: Vec<u8> = src.iter().map(|&b| context::norm(b)).collect();
-    assert_eq!(out, want);
-    assert_eq!(context::norm(b'Q'), b'q');
-    assert_eq!(context::norm(b'_'), b'_');
-    assert_eq!(context::norm(0xE2), b' ');
-}
-
 /// `propagate` with many names (the packed prefix search) finds what a plain search for each
 /// name finds.
 #[test]
