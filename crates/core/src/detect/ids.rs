@@ -419,30 +419,39 @@ fn looks_like_placeholder(body: &[u8]) -> bool {
     longest >= 6
 }
 
-/// Route 53 zone ids (`Z` + 12-21; AWS documentation shows both lengths) and CloudFront distribution ids (`E` + 13), both uppercase
-/// alphanumerics with at least one digit, standing alone.
+/// Route 53 zone ids and CloudFront distribution ids, every one a search for `Z` and `E`
+/// finds (the reference the pass over `_`, `E` and `Z` is tested against).
+#[cfg(test)]
 pub(crate) fn find_upper_ids(h: &[u8], sink: &mut Sink) {
     for s in memchr::memchr2_iter(b'Z', b'E', h) {
-        if !left_ok(h, s) || (s > 0 && h[s - 1] == b'-') {
-            continue;
-        }
-        let n = run(h, s + 1, 22, |c| {
-            c.is_ascii_uppercase() || c.is_ascii_digit()
-        });
-        let end = s + 1 + n;
-        if !right_ok(h, end) || (end < h.len() && h[end] == b'-') {
-            continue;
-        }
-        let body = &h[s + 1..end];
-        let digits = body.iter().filter(|c| c.is_ascii_digit()).count();
-        if digits == n || looks_like_placeholder(body) || (h[s] == b'E' && digits == 0) {
-            continue;
-        }
-        if h[s] == b'Z' && (12..=21).contains(&n) {
-            sink.push(s, end, K::Route53Zone);
-        } else if h[s] == b'E' && n == 13 {
-            sink.push(s, end, K::CloudfrontDistribution);
-        }
+        upper_id_at(h, s, sink);
+    }
+}
+
+/// A Route 53 zone id (`Z` + 12-21; AWS documentation shows both lengths) or a CloudFront
+/// distribution id (`E` + 13) from the `Z` or `E` at `s`: uppercase alphanumerics with at
+/// least one digit, standing alone.
+#[inline]
+pub(crate) fn upper_id_at(h: &[u8], s: usize, sink: &mut Sink) {
+    if !left_ok(h, s) || (s > 0 && h[s - 1] == b'-') {
+        return;
+    }
+    let n = run(h, s + 1, 22, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit()
+    });
+    let end = s + 1 + n;
+    if !right_ok(h, end) || (end < h.len() && h[end] == b'-') {
+        return;
+    }
+    let body = &h[s + 1..end];
+    let digits = body.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == n || looks_like_placeholder(body) || (h[s] == b'E' && digits == 0) {
+        return;
+    }
+    if h[s] == b'Z' && (12..=21).contains(&n) {
+        sink.push(s, end, K::Route53Zone);
+    } else if h[s] == b'E' && n == 13 {
+        sink.push(s, end, K::CloudfrontDistribution);
     }
 }
 

@@ -948,25 +948,31 @@ impl Detector {
         }
     }
 
-    /// The token-shaped spans, as [`find_tokens`](Self::find_tokens) finds them, and the
-    /// Cognito user pool ids: both at a `_`, found in one pass.
-    fn find_underscores(&self, h: &[u8], sink: &mut Sink) {
+    /// At a `_`, the token-shaped spans, as [`find_tokens`](Self::find_tokens) finds them,
+    /// and the Cognito user pool ids; at an `E` or a `Z`, CloudFront distribution and Route 53
+    /// zone ids: all found in one pass (two passes over a piece cost as much as this one more
+    /// than its checks).
+    fn find_underscores_and_upper(&self, h: &[u8], sink: &mut Sink) {
         let tags = &self.inner.tags;
         let is_tag = |t: &[u8]| tag_in(tags, t);
         let tokens = self.inner.enabled[K::AwsmaskToken as usize];
         let mut covered = 0;
-        for u in memchr::memchr_iter(b'_', h) {
+        for p in memchr::memchr3_iter(b'_', b'E', b'Z', h) {
+            if h[p] != b'_' {
+                ids::upper_id_at(h, p, sink);
+                continue;
+            }
             if tokens {
-                token_at(h, u, &mut covered, is_tag, |s, e| {
+                token_at(h, p, &mut covered, is_tag, |s, e| {
                     sink.push(s, e, K::AwsmaskToken);
                 });
             }
-            ids::cognito_pool_at(h, u, sink);
+            ids::cognito_pool_at(h, p, sink);
         }
     }
 
     fn candidates(&self, h: &[u8], sink: &mut Sink) {
-        self.find_underscores(h, sink);
+        self.find_underscores_and_upper(h, sink);
         events::find(
             h,
             self.inner.enabled[K::ResourceName as usize],
@@ -976,7 +982,6 @@ impl Detector {
         if self.inner.enabled[K::NameLike as usize] {
             names::find_name_like(h, sink);
         }
-        ids::find_upper_ids(h, sink);
         context::find_s3_access_log(h, sink);
         for m in self.inner.anchors.find_iter(h) {
             let s = m.start();

@@ -813,3 +813,33 @@ fn the_name_of_an_arn_is_the_plain_one() {
     }
     assert!(named >= 30, "{named}");
 }
+
+#[test]
+fn the_pass_over_underscores_and_upper_case_letters_finds_what_two_passes_find() {
+    let det = Detector::new();
+    let text = examples_text(300_000);
+    for h in [&text[..], &text[1..7_000], &text[5..20]] {
+        let mut one = Sink::default();
+        det.find_underscores_and_upper(h, &mut one);
+        let mut two = Sink::default();
+        det.find_tokens(h, &mut |s, e| two.push(s, e, K::AwsmaskToken));
+        for u in memchr::memchr_iter(b'_', h) {
+            ids::cognito_pool_at(h, u, &mut two);
+        }
+        ids::find_upper_ids(h, &mut two);
+        one.cands.sort_unstable();
+        two.cands.sort_unstable();
+        assert!(one.cands == two.cands);
+    }
+    let mut all = Sink::default();
+    det.find_underscores_and_upper(&text, &mut all);
+    for kind in [
+        K::AwsmaskToken,
+        K::CognitoPool,
+        K::Route53Zone,
+        K::CloudfrontDistribution,
+    ] {
+        let n = all.cands.iter().filter(|m| m.kind() == kind.id()).count();
+        assert!(n > 10, "{kind:?}: {n}");
+    }
+}
