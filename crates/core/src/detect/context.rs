@@ -396,10 +396,14 @@ impl<'a> Phrases<'a> {
     }
 }
 
-/// A leftmost-longest searcher for `phrases`.
+/// A leftmost-longest searcher for `phrases`. A contiguous NFA rather than the DFA the
+/// builder picks for so few patterns: the packed prefilter does the searching and the
+/// automaton only confirms its rare candidates, as fast either way (measured), while the DFA
+/// took ~1.8M of the ~4.6M instructions of a CLI run on a short input to build.
 fn phrase_searcher<P: AsRef<[u8]>>(phrases: &[P]) -> Result<AhoCorasick, aho_corasick::BuildError> {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .build(phrases)
 }
 
