@@ -51,8 +51,8 @@ impl Raw {
     #[inline]
     fn of(block: &[u8; BLOCK]) -> Raw {
         use safe_arch::{
-            cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
-            set_splat_i8_m128i, sub_i8_m128i,
+            add_i8_m128i, cmp_eq_mask_i8_m128i as eq, cmp_lt_mask_i8_m128i, load_unaligned_m128i,
+            move_mask_i8_m128i, set_splat_i8_m128i,
         };
         let byte = |b: u8| set_splat_i8_m128i(b.cast_signed());
         // sixteen bits, one per byte
@@ -60,11 +60,12 @@ impl Raw {
         let mut raw = Raw::default();
         for (k, sixteen) in block.as_chunks::<16>().0.iter().enumerate() {
             let x = load_unaligned_m128i(sixteen);
-            // an ASCII digit: `x - '0'` is below 10 as an unsigned byte
-            let d = sub_i8_m128i(x, byte(b'0'));
+            // an ASCII digit: shifted so that `0` is the smallest signed byte, below it
+            // plus 10 (two instructions, where an unsigned compare takes three)
+            let d = add_i8_m128i(x, byte(0x80 - b'0'));
             let dash = eq(x, byte(b'-'));
             let at = 16 * k;
-            raw.digit |= bits(eq(min_u8_m128i(d, byte(9)), d)) << at;
+            raw.digit |= bits(cmp_lt_mask_i8_m128i(d, byte(0x80 + 10))) << at;
             raw.dash_dot |= bits(dash | eq(x, byte(b'.'))) << at;
             raw.punct |= bits(dash | eq(x, byte(b':')) | eq(x, byte(b'='))) << at;
         }
