@@ -25,7 +25,38 @@ fn detector() -> &'static Detector {
     DET.get_or_init(Detector::new)
 }
 
-/// Detection, differential: the one-shot scan against the stream scanner (any chunking, one
+/// Resource ids of the simplest form, found the plain way: one of a few prefixes, `-`, then
+/// exactly 8 or 17 lowercase hex digits, with neither a word byte nor `-` before and no word
+/// byte after (the reference [`detect`] holds the detector to).
+fn plain_ids(h: &[u8]) -> Vec<(usize, usize)> {
+    const PREFIXES: &[&[u8]] = &[
+        b"i-", b"vpc-", b"subnet-", b"sg-", b"vol-", b"snap-", b"eni-", b"igw-", b"rtb-", b"ami-",
+    ];
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut found = Vec::new();
+    for s in 0..h.len() {
+        if s > 0 && (word(h[s - 1]) || h[s - 1] == b'-') {
+            continue;
+        }
+        for p in PREFIXES {
+            if !h[s..].starts_with(p) {
+                continue;
+            }
+            let b = s + p.len();
+            let n = h[b..]
+                .iter()
+                .take_while(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+                .count();
+            if (n == 8 || n == 17) && h.get(b + n).is_none_or(|&c| !word(c)) {
+                found.push((s, b + n));
+            }
+        }
+    }
+    found
+}
+
+/// Detection, differential: the one-shot scan against a plain search for the simplest
+/// resource ids ([`plain_ids`]), against the stream scanner (any chunking, one
 /// or three threads, picked by the first byte) and against the batched scan, plus the invariants of every result (sorted,
 /// not overlapping, on character boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
 pub fn detect(data: &[u8]) {
@@ -43,6 +74,15 @@ pub fn detect(data: &[u8]) {
             assert!(text.is_char_boundary(m.start()) && text.is_char_boundary(m.end()));
         }
         last = m.end();
+    }
+    // every id the plain search finds is a match or inside one (a host name, an ARN, a
+    // bucket named after it), unless a match cut at `MAX_MATCH_LEN` ends inside it
+    for (s, e) in plain_ids(h) {
+        let inside = one.iter().any(|m| m.start() <= s && e <= m.end());
+        let cut = one
+            .iter()
+            .any(|m| m.len() == MAX_MATCH_LEN && m.start() < e && s < m.end());
+        assert!(inside || cut, "a plain resource id is not found");
     }
     let chunk = 1 + usize::from(ctl & 0x3f) * 3;
     let threads = if ctl & 0x40 != 0 { 3 } else { 1 };
