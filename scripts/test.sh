@@ -14,6 +14,8 @@ cargo clippy -q --workspace --all-targets --all-features -- -D warnings
 # dependencies: licenses, banned crates (no OpenSSL), sources (deny.toml). Advisories need the
 # RustSec database from GitHub, which CI cannot reach: `cargo deny check advisories` elsewhere
 command -v cargo-deny >/dev/null || cargo install -q --locked cargo-deny@0.20.2
+# every platform's crates, which the offline check reads (a build fetches only this one's)
+cargo fetch -q
 cargo deny --offline check bans licenses sources
 
 # the Redis testbed (plain, TLS, a 6-node TLS cluster) for the store tests; they skip without it
