@@ -953,8 +953,8 @@ impl Detector {
 
     /// At a `_`, the token-shaped spans, as [`find_tokens`](Self::find_tokens) finds them,
     /// and the Cognito user pool ids; at an `E` or a `Z`, CloudFront distribution and Route 53
-    /// zone ids: all found in one pass (two passes over a piece cost as much as this one more
-    /// than its checks).
+    /// zone ids: all found in one pass (a second pass over the piece cost more than the
+    /// checks at these rare bytes).
     fn find_underscores_and_upper(&self, h: &[u8], sink: &mut Sink) {
         let tags = &self.inner.tags;
         let is_tag = |t: &[u8]| tag_in(tags, t);
