@@ -843,3 +843,31 @@ fn the_pass_over_underscores_and_upper_case_letters_finds_what_two_passes_find()
         assert!(n > 10, "{kind:?}: {n}");
     }
 }
+
+#[test]
+fn a_token_that_runs_into_a_resource_id_takes_it_whole() {
+    // found by the `detect` fuzz target: a session token whose run of base64 went on into
+    // `/i-…` ended at the `-`, and took the `i` of the instance id with it; the id lost the
+    // overlap, and its digits were left in the text
+    let token = "IQoJb3JpZ2luX2VjEFkaCXVzLWVhc3QtMSJHMEUCIQDx4nK7Zp0aB5cD8eF2gH9iJ3kL";
+    let id = "i-005e606419b306ff7";
+    let det = Detector::new();
+    for text in [
+        format!(r#"{{"sessionToken":"{token}Role/{id}","accountId":"1"}}"#),
+        format!("aws_session_token = {token}/{id}\n"),
+    ] {
+        let at = text.find(id).unwrap();
+        let covered = det
+            .find_iter(text.as_bytes())
+            .any(|m| m.start() <= at && at + id.len() <= m.end());
+        assert!(covered, "{text}");
+    }
+    // a secret access key is 40 characters of base64: with a `-` in its run it is none
+    let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    assert_eq!(
+        found(&format!("aws_secret_access_key = {key}\n")),
+        [format!("{key}=secret_access_key")]
+    );
+    let text = format!("aws_secret_access_key = {}/{id}\n", &key[..20]);
+    assert_eq!(found(&text), [format!("{id}=ec2_instance")]);
+}
