@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Seeds the fuzz corpora (fuzz/corpus/<target>/) from texts, so that a fresh checkout starts
-fuzzing from realistic input rather than from nothing.
+"""Seeds the fuzz corpora (fuzz/corpus/<target>/), so that a fresh checkout starts fuzzing
+from what earlier runs learnt, or from realistic input rather than from nothing; and saves them.
 
     python3 fuzz/seed.py [TEXTS...]
+    python3 fuzz/seed.py --save [TARGET...]
+
+An empty corpus gets the saved one, fuzz/corpora/<target>.tar.xz, when there is one: the
+corpus of earlier runs, minimized. `--save` minimizes each corpus (`cargo fuzz cmin`, which
+keeps one input for each piece of coverage) and writes it there, the same bytes for the same
+files, so that the next checkout goes on where this one stopped. Otherwise the seeds are texts:
 
 TEXTS are JSON Lines files whose records carry a "text" field (the dev corpus) or plain text
 files, one seed per non-empty line; by default ../shared/corpus/dev.jsonl beside the
@@ -12,12 +18,58 @@ inside Messages API requests and responses, `sse` inside a streamed response (te
 left alone: libFuzzer keeps what it learnt there.
 """
 
+import io
 import json
 import pathlib
+import subprocess
 import sys
+import tarfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 TARGETS = ["detect", "round_trip", "stream_unmask", "mask_stream", "messages_json", "sse"]
+SAVED = HERE / "corpora"
+MAX_LEN = 8192
+
+
+def save(targets):
+    """Minimizes each target's corpus and writes it to SAVED/<target>.tar.xz."""
+    SAVED.mkdir(exist_ok=True)
+    for target in targets:
+        corpus = HERE / "corpus" / target
+        if not corpus.is_dir() or not any(corpus.iterdir()):
+            sys.exit(f"{target}: no corpus in {corpus} to save")
+        cmin = ["cargo", "+nightly", "fuzz", "cmin", "-O", target, str(corpus)]
+        subprocess.run(cmin + ["--", f"-max_len={MAX_LEN}"], cwd=HERE, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        files = sorted(f for f in corpus.iterdir() if f.is_file())
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:xz", preset=9) as tar:
+            for f in files:
+                data = f.read_bytes()
+                info = tarfile.TarInfo(f"{target}/{f.name}")
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+        out = SAVED / f"{target}.tar.xz"
+        out.write_bytes(buf.getvalue())
+        print(f"{target}: {len(files)} inputs saved in {out} ({out.stat().st_size} bytes)")
+
+
+def restore(target, out):
+    """Unpacks the saved corpus of `target` into `out`; False when there is none."""
+    saved = SAVED / f"{target}.tar.xz"
+    if not saved.exists():
+        return False
+    n = 0
+    with tarfile.open(saved, mode="r:xz") as tar:
+        for member in tar.getmembers():
+            name = pathlib.PurePosixPath(member.name)
+            # only plain files directly under the target's own directory
+            if not member.isfile() or name.parent != pathlib.PurePosixPath(target):
+                continue
+            (out / name.name).write_bytes(tar.extractfile(member).read())
+            n += 1
+    print(f"{target}: {n} inputs of earlier runs in {out}")
+    return True
 
 
 def texts(paths):
@@ -72,8 +124,8 @@ def stream(i, text):
     return "".join(events).encode() + bytes([i % 7])
 
 
-def main():
-    paths = [pathlib.Path(p) for p in sys.argv[1:]]
+def seed_texts(paths):
+    """The seeds from `paths`, or from the dev corpus when none are given."""
     if not paths:
         default = HERE.parent.parent / "shared" / "corpus" / "dev.jsonl"
         if not default.exists():
@@ -82,12 +134,26 @@ def main():
     seeds = list(texts(paths))
     if not seeds:
         sys.exit("the texts given hold no seeds")
+    return seeds
+
+
+def main():
+    if sys.argv[1:2] == ["--save"]:
+        save(sys.argv[2:] or TARGETS)
+        return
+    paths = [pathlib.Path(p) for p in sys.argv[1:]]
+    seeds = None
     for target in TARGETS:
         out = HERE / "corpus" / target
         out.mkdir(parents=True, exist_ok=True)
         if any(out.iterdir()):
             print(f"{target}: {out} already holds a corpus, left alone")
             continue
+        # texts given on the command line are used as they are
+        if not paths and restore(target, out):
+            continue
+        if seeds is None:
+            seeds = seed_texts(paths)
         for i, text in enumerate(seeds):
             if target == "messages_json":
                 data = json.dumps(request(i, text), ensure_ascii=i % 2 == 0).encode()
