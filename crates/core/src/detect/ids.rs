@@ -395,7 +395,9 @@ fn secret_after_key(h: &[u8], e: usize, sink: &mut Sink) {
     let n = run(h, i, 41, |c| {
         c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
     });
-    if n == 40 && left_ok(h, i) && right_ok(h, i + n) && h.get(i + n) != Some(&b'/') {
+    // a run that goes on with `/` or `-` is longer than a key (and would cut a name short)
+    if n == 40 && left_ok(h, i) && right_ok(h, i + n) && !matches!(h.get(i + n), Some(b'/' | b'-'))
+    {
         let v = &h[i..i + n];
         if v.iter().any(u8::is_ascii_digit)
             && v.iter().any(u8::is_ascii_lowercase)

@@ -870,4 +870,21 @@ fn a_token_that_runs_into_a_resource_id_takes_it_whole() {
     );
     let text = format!("aws_secret_access_key = {}/{id}\n", &key[..20]);
     assert_eq!(found(&text), [format!("{id}=ec2_instance")]);
+    // nor is one right after an access key id whose 40 characters end inside a name
+    let pair = format!("AKIAIOSFODNN7EXAMPLE:{}/{id} ok", &key[..38]);
+    assert_eq!(
+        found(&pair),
+        [
+            "AKIAIOSFODNN7EXAMPLE=access_key_id".to_owned(),
+            format!("{id}=ec2_instance")
+        ]
+    );
+    let pair = format!("AKIAIOSFODNN7EXAMPLE:{key} ok");
+    assert_eq!(
+        found(&pair),
+        [
+            "AKIAIOSFODNN7EXAMPLE=access_key_id".to_owned(),
+            format!("{key}=secret_access_key")
+        ]
+    );
 }
