@@ -1175,14 +1175,14 @@ fn value_end(h: &[u8], v: usize, kind: K, mode: Mode) -> Option<usize> {
             let mut i = v;
             let mut chars = 0;
             let limit = h.len().min(v + 4096);
-            // `-` and `_` are no base64, but a run that goes on with them is taken whole: a
-            // token that ran into a name (`…Role/i-0abc…`) must not end inside it, leaving
-            // the rest of the name in the text; a secret key with them is none
+            // `-` and `_` are no base64, but a token's run that goes on with them is taken
+            // whole: a token that ran into a name (`…Role/i-0abc…`) must not end inside it,
+            // leaving the rest of the name in the text; a secret key followed by them is none
             while i < limit {
                 let c = h[i];
                 if c.is_ascii_alphanumeric()
-                    || matches!(c, b'+' | b'/' | b'-' | b'_')
-                    || (!secret && c == b'=')
+                    || matches!(c, b'+' | b'/')
+                    || (!secret && matches!(c, b'=' | b'-' | b'_'))
                 {
                     i += 1;
                 } else if c == b'\\' && h.get(i + 1) == Some(&b'/') {
@@ -1193,10 +1193,8 @@ fn value_end(h: &[u8], v: usize, kind: K, mode: Mode) -> Option<usize> {
                 chars += 1;
             }
             if secret {
-                if chars != 40
-                    || h.get(i).is_some_and(|&c| c == b'=')
-                    || h[v..i].iter().any(|&c| matches!(c, b'-' | b'_'))
-                {
+                // a `_` after it is a word byte, refused below with the rest
+                if chars != 40 || h.get(i).is_some_and(|&c| matches!(c, b'=' | b'-')) {
                     return None;
                 }
             } else if chars < 40 {
