@@ -11,10 +11,25 @@ export * from './index'
  */
 export declare function createUnmaskStream(masker: Masker): Transform
 
+/** Options of `maskingFetch`. */
+export interface MaskingFetchOptions {
+  /**
+   * Forward requests with a body to routes other than the two masked ones (Message Batches,
+   * the Files API, ...) as they are, unmasked. Default `false`: such a request is rejected
+   * (`err.code` `INVALID_INPUT`) and nothing is sent.
+   */
+  passUnmasked?: boolean
+}
+
 /**
  * A `fetch` that masks Claude Messages API requests (`POST /v1/messages` and
- * `/v1/messages/count_tokens`) and unmasks their answers, streamed ones event by event; any
- * other request goes to `baseFetch` (default: the global `fetch`) as it is. For the official
- * SDK: `new Anthropic({ fetch: maskingFetch(masker) })`.
+ * `/v1/messages/count_tokens`) and unmasks their answers, streamed ones event by event. Any
+ * other request without a body goes to `baseFetch` (default: the global `fetch`) as it is;
+ * one with a body would leave unmasked and is rejected unless `options.passUnmasked` is true.
+ * For the official SDK: `new Anthropic({ fetch: maskingFetch(masker) })`.
  */
-export declare function maskingFetch(masker: Masker, baseFetch?: typeof fetch): typeof fetch
+export declare function maskingFetch(
+  masker: Masker,
+  baseFetch?: typeof fetch,
+  options?: MaskingFetchOptions,
+): typeof fetch

@@ -65,22 +65,39 @@ function rewrittenHeaders(headers) {
   return h
 }
 
+const UNMASKED =
+  'only the bodies of POST /v1/messages and /v1/messages/count_tokens are masked; ' +
+  "this request's body would leave unmasked, so it was not sent " +
+  '(maskingFetch(masker, baseFetch, { passUnmasked: true }) forwards such requests as they are)'
+
 /**
  * A `fetch` that masks Claude Messages API requests (`POST /v1/messages` and
- * `/v1/messages/count_tokens`) and unmasks their answers, streamed ones event by event; any
- * other request goes to `baseFetch` as it is. Give it to the official SDK:
+ * `/v1/messages/count_tokens`) and unmasks their answers, streamed ones event by event. Any
+ * other request without a body goes to `baseFetch` as it is; one with a body (Message Batches,
+ * the Files API, ...) would leave unmasked and is rejected (`err.code` `INVALID_INPUT`,
+ * nothing sent) unless `options.passUnmasked` is true. Give it to the official SDK:
  * `new Anthropic({ fetch: maskingFetch(masker) })`. Fails closed: when masking fails the
  * request is not sent and the Promise rejects with the error (`err.code`).
  * @param {Masker} masker
  * @param {typeof fetch} [baseFetch]
+ * @param {{ passUnmasked?: boolean }} [options]
  * @returns {typeof fetch}
  */
-function maskingFetch(masker, baseFetch = globalThis.fetch) {
+function maskingFetch(masker, baseFetch = globalThis.fetch, options = {}) {
+  const passUnmasked = Boolean(options && options.passUnmasked)
   return async function fetch(input, init) {
     const request = new Request(input, init)
     const path = new URL(request.url).pathname.replace(/\/+$/, '')
     if (request.method !== 'POST' || !MESSAGES_ROUTES.some((r) => path.endsWith(r))) {
-      return baseFetch(input, init)
+      if (passUnmasked || request.body === null) return baseFetch(input, init)
+      const body = await request.arrayBuffer()
+      if (body.byteLength > 0) {
+        const err = new Error(UNMASKED)
+        err.code = 'INVALID_INPUT'
+        throw err
+      }
+      // an empty body: nothing to mask
+      return baseFetch(request.url, { method: request.method, headers: request.headers, signal: request.signal })
     }
     const body = await masker.maskRequestJson(await request.text())
     const headers = new Headers(request.headers)

@@ -56,6 +56,10 @@ class Stub:
                 n = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(n)
                 stub.record(self, raw)
+                route = self.path.split("?")[0].rstrip("/")
+                if route not in ("/v1/messages", "/v1/messages/count_tokens"):
+                    self.send_json(200, {"type": "echo", "bytes": n})
+                    return
                 body = json.loads(raw)
                 if self.path.startswith("/v1/messages/count_tokens"):
                     self.send_json(200, {"input_tokens": len(raw) // 4})

@@ -8,7 +8,7 @@ import shutil
 import anthropic
 import pytest
 
-from awsmask import Masker, StoreError
+from awsmask import InputError, Masker, StoreError
 
 try:  # the HTTP module the installed SDK uses, as awsmask.transport picks it
     import httpx2 as httpx
@@ -68,6 +68,36 @@ def test_async_create_and_stream(stub):
         assert_masked(last_body(stub))
 
     asyncio.run(run())
+
+
+def test_a_body_to_another_route_is_refused_unless_asked(stub):
+    batch = [{"custom_id": "a", "params": {"model": "m", "max_tokens": 1,
+                                           "messages": [{"role": "user", "content": QUESTION}]}}]
+    before = stub.count()
+    # Message Batches carry messages the transport does not mask
+    with pytest.raises(anthropic.APIConnectionError) as err:
+        sync_client(stub, Masker()).messages.batches.create(requests=batch)
+    assert isinstance(err.value.__cause__, InputError)
+    assert "would leave unmasked" in str(err.value.__cause__)
+    plain = httpx.Client(transport=MaskingTransport(Masker()))
+    # a body of unknown length (chunked) counts as a body
+    with pytest.raises(InputError):
+        plain.post(stub.url + "/v1/files", content=iter([QUESTION.encode()]))
+
+    async def refused() -> None:
+        async with httpx.AsyncClient(transport=AsyncMaskingTransport(Masker())) as c:
+            with pytest.raises(InputError):
+                await c.post(stub.url + "/v1/messages/batches", json={"requests": batch})
+
+    asyncio.run(refused())
+    assert stub.count() == before
+    # without a body a request passes
+    assert plain.post(stub.url + "/v1/messages/batches/b1/cancel").status_code == 200
+    assert stub.received[-1]["path"] == "/v1/messages/batches/b1/cancel"
+    # pass_unmasked=True forwards such a body as it is
+    passing = httpx.Client(transport=MaskingTransport(Masker(), pass_unmasked=True))
+    assert passing.post(stub.url + "/v1/messages/batches", json={"requests": batch}).status_code == 200
+    assert last_body(stub).decode().count("i-0123456789abcdef0") == 1
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")

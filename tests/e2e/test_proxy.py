@@ -283,6 +283,37 @@ def test_other_routes_pass_through(client, proxy, stub):
     assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
 
 
+def test_a_body_to_another_route_is_refused_unless_asked(client, proxy, stub):
+    batch = [{"custom_id": "a", "params": {"model": "m", "max_tokens": 1,
+                                           "messages": [{"role": "user", "content": QUESTION}]}}]
+    before = stub.count()
+    # Message Batches carry messages this proxy does not mask: refused, as the SDK reports it
+    with pytest.raises(anthropic.PermissionDeniedError, match="would leave unmasked"):
+        client.messages.batches.create(requests=batch)
+    for path in ("/v1/messages/", "/v1/complete", "/v1/messages/batches?x=1"):
+        r = httpx.post(proxy.url + path, json={"prompt": QUESTION})
+        assert r.status_code == 403, path
+        assert r.json()["error"]["type"] == "permission_error"
+    # a body of unknown length (chunked) counts as a body
+    r = httpx.post(proxy.url + "/v1/files", content=iter([QUESTION.encode()]))
+    assert r.status_code == 403
+    assert stub.count() == before
+    assert any('"refused":"unmasked_body"' in line for line in proxy.logs)
+    # without a body a request passes
+    r = httpx.post(proxy.url + "/v1/messages/batches/b1/cancel")
+    assert r.status_code == 200
+    assert stub.received[-1]["path"] == "/v1/messages/batches/b1/cancel"
+    assert stub.received[-1]["body"] == b""
+    # --pass-unmasked forwards such a body as it is
+    p = Proxy(stub.url, "--store", "memory", "--pass-unmasked")
+    try:
+        r = httpx.post(p.url + "/v1/messages/batches", json={"requests": batch})
+        assert r.status_code == 200
+        assert json.loads(last_body(stub)) == {"requests": batch}
+    finally:
+        assert p.stop() == 0
+
+
 def test_namespaces_from_a_header(proxy, stub):
     def send(ns: str) -> str:
         r = httpx.post(proxy.url + "/v1/messages", headers={"x-awsmask-namespace": ns},

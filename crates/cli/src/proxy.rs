@@ -53,6 +53,11 @@ pub(crate) struct ProxyArgs {
     /// forwarded.
     #[arg(long)]
     namespace_header: bool,
+    /// Forward requests with a body to routes other than the two masked ones (the Files API,
+    /// Message Batches, ...) as they are, unmasked. Without this flag they are refused with
+    /// HTTP 403 and nothing is sent; requests without a body always pass.
+    #[arg(long)]
+    pass_unmasked: bool,
     /// The largest request body accepted, in bytes; larger ones get HTTP 413.
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     max_body_bytes: usize,
@@ -84,6 +89,7 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<u8> {
             masker,
             namespaces: Mutex::new(HashMap::new()),
             namespace_header: args.namespace_header,
+            pass_unmasked: args.pass_unmasked,
             upstream,
             client,
             max_body: args.max_body_bytes,
@@ -226,6 +232,8 @@ struct Proxy {
     /// maskers of namespaces chosen by a header, built on first use
     namespaces: Mutex<HashMap<String, Masker>>,
     namespace_header: bool,
+    /// forward bodies of other routes unmasked
+    pass_unmasked: bool,
     upstream: Upstream,
     client: Client<HttpsConnector<HttpConnector>, Body>,
     max_body: usize,
@@ -472,8 +480,19 @@ impl Proxy {
         Response::from_parts(parts, full(Bytes::from(text)))
     }
 
-    /// Any other route: forwarded and answered unchanged, streaming both ways.
+    /// Any other route: forwarded and answered unchanged, streaming both ways. A body would
+    /// leave unmasked, so a request with one is refused unless `--pass-unmasked` was given.
     async fn pass(&self, req: Request<Incoming>, note: &mut Note) -> Response<Body> {
+        if !self.pass_unmasked && !has_no_body(req.body()) {
+            note.refused = Some("unmasked_body");
+            return api_error(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "awsmask: only the bodies of POST /v1/messages and /v1/messages/count_tokens \
+                 are masked; this request's body would leave unmasked, so nothing was sent \
+                 (start the proxy with --pass-unmasked to forward such requests as they are)",
+            );
+        }
         let (parts, body) = req.into_parts();
         let upstream_req = match self.request(&parts, body.map_err(BoxError::from).boxed()) {
             Ok(r) => r,
@@ -591,6 +610,13 @@ fn unmask_events(masker: Masker, mut body: Incoming) -> Body {
         rx.recv().await.map(|item| (item, rx))
     });
     StreamBody::new(stream).boxed()
+}
+
+/// Whether a request carries no body: none at all, or a length of 0. A body of unknown
+/// length counts as one, even if it turns out empty.
+fn has_no_body(body: &Incoming) -> bool {
+    use hyper::body::Body as _;
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
 }
 
 fn full(bytes: Bytes) -> Body {

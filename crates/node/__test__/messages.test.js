@@ -130,6 +130,40 @@ test('maskingFetch fails closed', async () => {
   assert.equal(await r.text(), '{}')
 })
 
+test('maskingFetch refuses a body it would not mask, unless asked', async () => {
+  const sent = []
+  const base = async (input, init) => {
+    const request = new Request(input, init)
+    sent.push({ url: request.url, body: await request.text() })
+    return new Response('{}', { headers: { 'content-type': 'application/json' } })
+  }
+  const batch = { requests: [{ custom_id: 'a', params: { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: QUESTION }] } }] }
+  const f = maskingFetch(new Masker(), base)
+  // Message Batches through the official SDK: its messages would leave unmasked
+  const client = new Anthropic({ apiKey: 'k', baseURL: 'http://127.0.0.1:9', maxRetries: 0, fetch: f })
+  // (the SDK wraps what its fetch throws)
+  await assert.rejects(
+    client.messages.batches.create(batch),
+    (err) => err.cause && err.cause.code === 'INVALID_INPUT' && /would leave unmasked/.test(err.cause.message),
+  )
+  await assert.rejects(
+    f('http://127.0.0.1:9/v1/files', { method: 'POST', body: QUESTION }),
+    (err) => err.code === 'INVALID_INPUT' && !err.message.includes('i-0123456789abcdef0'),
+  )
+  assert.equal(sent.length, 0)
+  // without a body (or with an empty one) a request passes
+  await f('http://127.0.0.1:9/v1/messages/batches/b1/cancel', { method: 'POST' })
+  await f('http://127.0.0.1:9/v1/messages/batches/b2/cancel', { method: 'POST', body: '' })
+  assert.deepEqual(sent.map((s) => [new URL(s.url).pathname, s.body]), [
+    ['/v1/messages/batches/b1/cancel', ''],
+    ['/v1/messages/batches/b2/cancel', ''],
+  ])
+  // passUnmasked forwards such a body as it is
+  const passing = maskingFetch(new Masker(), base, { passUnmasked: true })
+  await passing('http://127.0.0.1:9/v1/messages/batches', { method: 'POST', body: JSON.stringify(batch) })
+  assert.deepEqual(JSON.parse(sent[2].body), batch)
+})
+
 test('previous keys still unmask', () => {
   const fs = require('node:fs')
   const os = require('node:os')

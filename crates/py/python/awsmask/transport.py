@@ -21,10 +21,14 @@ else for ``httpx``. ``transports(module)`` builds them for the module you name::
 
     import httpx2
     from awsmask.transport import transports
-    MaskingTransport, AsyncMaskingTransport = transports(httpx2) Only
-``POST /v1/messages`` and ``/v1/messages/count_tokens`` are touched; any other request goes
-through the wrapped transport as it is. Failing closed: when masking fails the request is not
-sent and the error (an :class:`awsmask.AwsmaskError`) propagates to the caller.
+    MaskingTransport, AsyncMaskingTransport = transports(httpx2)
+
+Only ``POST /v1/messages`` and ``/v1/messages/count_tokens`` are masked. Any other request
+without a body goes through the wrapped transport as it is; one with a body (Message Batches,
+the Files API, ...) would leave unmasked and is refused with :class:`awsmask.InputError`
+unless the transport was made with ``pass_unmasked=True``. Failing closed: when masking fails
+the request is not sent and the error (an :class:`awsmask.AwsmaskError`) propagates to the
+caller.
 
 Requires ``httpx2`` or ``httpx`` (the SDK depends on one of them).
 """
@@ -47,6 +51,26 @@ _ROUTES = ("/v1/messages", "/v1/messages/count_tokens")
 
 def _is_messages(request: Any) -> bool:
     return bool(request.method == "POST" and request.url.path.rstrip("/").endswith(_ROUTES))
+
+
+_UNMASKED = ("only the bodies of POST /v1/messages and /v1/messages/count_tokens are masked; "
+             "this request's body would leave unmasked, so it was not sent (pass_unmasked=True "
+             "forwards such requests as they are)")
+
+
+def _carries_body(request: Any) -> bool:
+    """Whether the request has a body: a length other than 0, or a chunked one."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        return bool(length.strip() != "0")
+    return "transfer-encoding" in request.headers
+
+
+def _passes(request: Any, pass_unmasked: bool) -> bool:
+    """Whether a request that is not a Messages one may go as it is; raises if not."""
+    if pass_unmasked or not _carries_body(request):
+        return True
+    raise InputError(_UNMASKED)
 
 
 def _decode(body: bytes) -> str:
@@ -120,14 +144,17 @@ def transports(http: ModuleType) -> Tuple[Any, Any]:
 
     class MaskingTransport(http.BaseTransport):  # type: ignore[name-defined,misc]
         """Masks Messages API requests and unmasks their answers around another transport
-        (by default ``HTTPTransport()``)."""
+        (by default ``HTTPTransport()``). A request with a body to any other route is refused
+        (:class:`awsmask.InputError`, nothing sent) unless ``pass_unmasked`` is true."""
 
-        def __init__(self, masker: _Masker, transport: Any = None) -> None:
+        def __init__(self, masker: _Masker, transport: Any = None, *,
+                     pass_unmasked: bool = False) -> None:
             self._masker = masker
             self._inner = transport if transport is not None else http.HTTPTransport()
+            self._pass_unmasked = pass_unmasked
 
         def handle_request(self, request: Any) -> Any:
-            if not _is_messages(request):
+            if not _is_messages(request) and _passes(request, self._pass_unmasked):
                 return self._inner.handle_request(request)
             masked = self._masker.mask_request_json(_decode(request.read()))
             response = self._inner.handle_request(rebuilt(request, masked))
@@ -166,12 +193,14 @@ def transports(http: ModuleType) -> Tuple[Any, Any]:
         """The asynchronous twin of ``MaskingTransport`` (by default around
         ``AsyncHTTPTransport()``); store calls run in the event loop's thread pool."""
 
-        def __init__(self, masker: _Masker, transport: Any = None) -> None:
+        def __init__(self, masker: _Masker, transport: Any = None, *,
+                     pass_unmasked: bool = False) -> None:
             self._masker = masker
             self._inner = transport if transport is not None else http.AsyncHTTPTransport()
+            self._pass_unmasked = pass_unmasked
 
         async def handle_async_request(self, request: Any) -> Any:
-            if not _is_messages(request):
+            if not _is_messages(request) and _passes(request, self._pass_unmasked):
                 return await self._inner.handle_async_request(request)
             loop = asyncio.get_running_loop()
             body = _decode(await request.aread())
