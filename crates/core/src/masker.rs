@@ -542,12 +542,15 @@ impl Masker {
     }
 
     /// Masks a Claude Messages API request body (`POST /v1/messages` or
-    /// `/v1/messages/count_tokens`), giving the body and what was masked by kind: the text people and tools put there — `system`, the
-    /// `content` of every message as a string or as blocks (`text`, `tool_use.input` at any
-    /// depth with its member names, `tool_result.content`, plain-text `document` sources and
-    /// their `title` and `context`), and the `description`s of `tools` — and nothing
-    /// structural: `model`, roles, block types, ids, base64 data, `thinking` and
-    /// `redacted_thinking` blocks (a changed thinking text would break its signature).
+    /// `/v1/messages/count_tokens`), giving the body and what was masked by kind: the text
+    /// people and tools put there — `system`, the `content` of every message as a string or
+    /// as blocks (`text` and what its `citations` quote, `tool_use.input` at any depth with
+    /// its member names, `tool_result.content`, plain-text `document` sources and their
+    /// `title` and `context`), and in `tools` their `description`s, `input_examples` and, in
+    /// `input_schema`, every `description`, `title` and value of `enum`, `const`, `default`
+    /// and `examples` — and nothing structural: `model`, roles, block types, ids, schema
+    /// member names and types, base64 data, `thinking` and `redacted_thinking` blocks (a
+    /// changed thinking text would break its signature).
     /// Strings are masked as they read after their JSON escapes (`arn:aws:s3:::b\/k` is an
     /// ARN); a string that changed is written again with the fewest escapes JSON needs, and
     /// every other byte is kept. All values go to the store in one call, and a name found

@@ -421,7 +421,7 @@ pub(crate) fn request_strings(text: &str, root: &Node) -> Result<Vec<Str>, Error
             && let Node::Array(tools) = value
         {
             for tool in tools {
-                descriptions(text, tool, &mut out);
+                tool_strings(text, tool, &mut out);
             }
         }
     }
@@ -462,6 +462,11 @@ pub(crate) fn content_block(text: &str, block: &Node, out: &mut Vec<Str>) {
     }
     if is("text") {
         out.extend(block.get_str(text, "text"));
+        if let Some(Node::Array(citations)) = block.get(text, "citations") {
+            for c in citations {
+                citation(text, c, out);
+            }
+        }
     } else if is("tool_use") || is("server_tool_use") {
         if let Some(input) = block.get(text, "input") {
             all_strings(input, true, out);
@@ -493,6 +498,14 @@ pub(crate) fn content_block(text: &str, block: &Node, out: &mut Vec<Str>) {
     }
 }
 
+/// The strings of a citation (of a text block, or of a streamed `citations_delta`): what it
+/// quotes comes from a document or a search result, and so does its title.
+pub(crate) fn citation(text: &str, c: &Node, out: &mut Vec<Str>) {
+    for key in ["cited_text", "document_title", "title"] {
+        out.extend(c.get_str(text, key));
+    }
+}
+
 /// Every string in `node`, member names too when `keys`.
 fn all_strings(node: &Node, keys: bool, out: &mut Vec<Str>) {
     match node {
@@ -514,21 +527,59 @@ fn all_strings(node: &Node, keys: bool, out: &mut Vec<Str>) {
     }
 }
 
-/// Every `description` string in a tool definition, at any depth (the tool's and those of
-/// its input schema).
-fn descriptions(text: &str, node: &Node, out: &mut Vec<Str>) {
+/// The strings of a tool definition that people wrote: its `description`, its
+/// `input_examples` (member names too, as in a `tool_use` input), and in its `input_schema`
+/// (at any depth) every `description` and `title` and the values of `enum`, `const`,
+/// `default` and `examples`, which the model may write back into a `tool_use` input. A tool
+/// of a type this version does not know gives the `description`s and `title`s found at any
+/// depth.
+fn tool_strings(text: &str, tool: &Node, out: &mut Vec<Str>) {
+    let Node::Object(members) = tool else { return };
+    for (k, v) in members {
+        if k.is(text, "input_schema") {
+            schema_strings(text, v, out);
+        } else if k.is(text, "input_examples") {
+            all_strings(v, true, out);
+        } else {
+            match v {
+                Node::Str(s) if k.is(text, "description") => out.push(*s),
+                Node::Object(_) | Node::Array(_) => schema_strings(text, v, out),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The strings of a JSON schema that carry text or values (see [`tool_strings`]); member
+/// names, types, formats and patterns stay as they are.
+fn schema_strings(text: &str, node: &Node, out: &mut Vec<Str>) {
     match node {
         Node::Object(members) => {
             for (k, v) in members {
+                let is = |name| k.is(text, name);
                 match v {
-                    Node::Str(s) if k.is(text, "description") => out.push(*s),
-                    _ => descriptions(text, v, out),
+                    Node::Str(s) if is("description") || is("title") => out.push(*s),
+                    _ if is("enum") || is("const") || is("default") || is("examples") => {
+                        all_strings(v, false, out);
+                    }
+                    // a map from names to schemas: a property may be called `enum`
+                    Node::Object(props)
+                        if is("properties")
+                            || is("patternProperties")
+                            || is("$defs")
+                            || is("definitions") =>
+                    {
+                        for (_, sub) in props {
+                            schema_strings(text, sub, out);
+                        }
+                    }
+                    _ => schema_strings(text, v, out),
                 }
             }
         }
         Node::Array(items) => {
             for item in items {
-                descriptions(text, item, out);
+                schema_strings(text, item, out);
             }
         }
         _ => {}
@@ -666,14 +717,24 @@ mod tests {
           "model": "claude-x", "max_tokens": 10, "metadata": {"user_id": "u-1"},
           "system": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
           "tools": [{"name": "run", "description": "tool doc",
-                     "input_schema": {"type": "object", "properties":
-                       {"cmd": {"type": "string", "description": "prop doc"}}}}],
+                     "input_schema": {"type": "object", "title": "schema title", "properties":
+                       {"cmd": {"type": "string", "description": "prop doc"},
+                        "host": {"type": "string", "enum": ["e1", "e2"], "default": "d",
+                                 "examples": ["x1"], "pattern": "^p$", "format": "hostname"},
+                        "enum": {"type": "object", "const": {"ck": "cv"},
+                                 "required": ["r"], "additionalProperties": {"type": "integer"}}},
+                       "required": ["cmd"]},
+                     "input_examples": [{"cmd": "example"}]},
+                    {"type": "web_search_20250305", "name": "web_search", "max_uses": 5,
+                     "allowed_domains": ["example.com"]}],
           "messages": [
             {"role": "user", "content": "plain"},
             {"role": "assistant", "content": [
               {"type": "thinking", "thinking": "secret thought", "signature": "sig"},
               {"type": "redacted_thinking", "data": "opaque"},
-              {"type": "text", "text": "said"},
+              {"type": "text", "text": "said", "citations": [{"type": "char_location",
+               "cited_text": "quoted", "document_index": 0, "document_title": "cited doc",
+               "start_char_index": 0, "end_char_index": 6}]},
               {"type": "tool_use", "id": "toolu_1", "name": "run",
                "input": {"cmd": "in", "nested": [{"k": "deep"}]}}]},
             {"role": "user", "content": [
@@ -693,9 +754,19 @@ mod tests {
             [
                 "sys",
                 "tool doc",
+                "schema title",
                 "prop doc",
+                "e1",
+                "e2",
+                "d",
+                "x1",
+                "cv",
+                "cmd",
+                "example",
                 "plain",
                 "said",
+                "quoted",
+                "cited doc",
                 "cmd",
                 "in",
                 "nested",

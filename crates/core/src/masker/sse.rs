@@ -15,7 +15,8 @@ use crate::error::{Error, ErrorKind};
 /// content block, so a token split across deltas, or across network chunks at any byte, is
 /// restored; only the end of a delta that may be the start of a token is held back, and it
 /// is sent with the next delta of that block, or in one more delta just before the block's
-/// `content_block_stop`. A delta whose text is held back whole is not sent. `thinking`
+/// `content_block_stop`. A delta whose text is held back whole is not sent. A
+/// `citations_delta` has its quoted text and title unmasked whole. `thinking`
 /// blocks, `signature_delta`s and every other event (`message_start`, `message_delta`,
 /// `message_stop`, `ping`, `error`, events this version does not know) pass through byte for
 /// byte.
@@ -190,6 +191,18 @@ impl SseUnmasker {
                 out.extend_from_slice(raw);
                 return Ok(());
             };
+            if delta.is_type(&data, "citations_delta") {
+                // a whole citation in one event: unmasked as it is
+                let mut spans = Vec::new();
+                if let Some(c) = delta.get(&data, "citation") {
+                    json::citation(&data, c, &mut spans);
+                }
+                spans.sort_unstable_by_key(|s| s.start);
+                let new =
+                    json::rewrite_with(&data, &spans, |parts| self.masker.unmask_parts(parts))?;
+                write_event(text, &new, newline, out);
+                return Ok(());
+            }
             let (kind, field) = if delta.is_type(&data, "text_delta") {
                 (Delta::Text, "text")
             } else if delta.is_type(&data, "input_json_delta") {

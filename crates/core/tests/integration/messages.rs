@@ -146,6 +146,62 @@ fn the_answer_comes_back_with_the_real_values() {
 }
 
 #[test]
+fn tool_schema_values_and_citations_are_masked_and_come_back() {
+    let m = masker();
+    let request = json!({
+        "tools": [{"name": "stop", "description": "Stops an instance",
+                   "input_schema": {"type": "object", "properties": {
+                       "instance": {"type": "string",
+                                    "enum": ["i-0123456789abcdef0", "i-0fedcba9876543210"],
+                                    "default": "i-0123456789abcdef0"},
+                       "vpc": {"type": "string", "title": "a VPC such as vpc-0a1b2c3d",
+                               "examples": ["vpc-0a1b2c3d"]}},
+                     "required": ["instance"]},
+                   "input_examples": [{"instance": "i-0fedcba9876543210"}]}],
+        "messages": [{"role": "assistant", "content": [{"type": "text", "text": "It runs.",
+            "citations": [{"type": "char_location", "cited_text": "i-0123456789abcdef0 runs",
+                           "document_index": 0, "document_title": "inventory of 123456789012",
+                           "start_char_index": 0, "end_char_index": 24}]}]}]
+    });
+    let body = request.to_string();
+    let masked = m.mask_request_json(&body).unwrap();
+    let masked = masked.text();
+    for id in [
+        "i-0123456789abcdef0",
+        "i-0fedcba9876543210",
+        "vpc-0a1b2c3d",
+        "123456789012",
+    ] {
+        assert!(!masked.contains(id), "{id} left in the request");
+    }
+    let v: Value = serde_json::from_str(masked).unwrap();
+    let schema = &v["tools"][0]["input_schema"];
+    assert_eq!(schema["required"], json!(["instance"]));
+    assert_eq!(schema["properties"]["instance"]["type"], "string");
+    assert_eq!(unmask_all(&m, &v), request);
+    // the model picks a masked enum value and cites masked text: both come back real
+    let response = json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
+        "content": [
+            {"type": "text", "text": "Stopping it.",
+             "citations": [v["messages"][0]["content"][0]["citations"][0].clone()]},
+            {"type": "tool_use", "id": "toolu_01", "name": "stop",
+             "input": {"instance": schema["properties"]["instance"]["enum"][1].clone()}}],
+        "stop_reason": "tool_use"
+    });
+    let back: Value =
+        serde_json::from_str(&m.unmask_response_json(&response.to_string()).unwrap()).unwrap();
+    assert_eq!(
+        back["content"][1]["input"]["instance"],
+        "i-0fedcba9876543210"
+    );
+    assert_eq!(
+        back["content"][0]["citations"][0],
+        request["messages"][0]["content"][0]["citations"][0]
+    );
+}
+
+#[test]
 fn escapes_are_read_and_untouched_bodies_borrowed() {
     let m = masker();
     let body = r#"{"messages":[{"role":"user","content":"see arn:aws:s3:::acme-logs\/2024 and \u0069-0123456789abcdef0 \ud83d\ude00"}]}"#;
@@ -347,6 +403,31 @@ fn the_first_words_are_not_held_back() {
         u.finish().unwrap(),
         b"event: ping\ndata: {\"type\": \"ping\"}\n"
     );
+}
+
+#[test]
+fn a_streamed_citation_comes_back_with_the_real_values() {
+    let m = masker();
+    let quoted = "i-0123456789abcdef0 runs in vpc-0a1b2c3d";
+    let citation = json!({"type": "char_location", "cited_text": quoted, "document_index": 0,
+                          "document_title": "inventory of 123456789012",
+                          "start_char_index": 0, "end_char_index": 40});
+    let masked: Value =
+        serde_json::from_str(m.mask(&citation.to_string()).unwrap().text()).unwrap();
+    assert_ne!(masked, citation);
+    let ev = event(&json!({"type": "content_block_delta", "index": 0,
+                           "delta": {"type": "citations_delta", "citation": masked}}));
+    for cut in [0, 9, ev.len() / 2, ev.len() - 1] {
+        let mut u = m.sse_unmasker();
+        let mut out = u.push(&ev.as_bytes()[..cut]).unwrap();
+        out.extend(u.push(&ev.as_bytes()[cut..]).unwrap());
+        out.extend(u.finish().unwrap());
+        let out = String::from_utf8(out).unwrap();
+        let data = out.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let v: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(v["delta"]["citation"], citation);
+        assert!(out.starts_with("event: content_block_delta\n") && out.ends_with("\n\n"));
+    }
 }
 
 proptest! {
