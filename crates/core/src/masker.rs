@@ -697,7 +697,8 @@ impl Masker {
     /// The value behind each token span, if it resolves in this namespace.
     fn resolve(&self, h: &[u8], spans: &[(usize, usize)]) -> Result<Vec<Option<Arc<str>>>, Error> {
         let inner = &*self.inner;
-        let fresh_since = Instant::now().checked_sub(inner.cache_for);
+        let now = Instant::now();
+        let fresh_since = now.checked_sub(inner.cache_for);
         // tokens come back as they were sent (upper case) nearly always: borrow those
         let canon: Vec<Cow<'_, str>> = spans
             .iter()
@@ -763,6 +764,15 @@ impl Masker {
                     opened[k] = Some(Arc::from(value));
                 }
             }
+            // a long text (an `unmask` of a file, a stream) asks for the same tokens batch
+            // after batch: the next ones come from the cache, as in masking
+            let mut cache = inner.cache.lock().map_err(|_| poisoned())?;
+            for (t, v) in ask.iter().zip(&opened) {
+                if let Some(v) = v {
+                    cache.insert_resolved(v, t, now);
+                }
+            }
+            drop(cache);
             for (i, c) in canon.iter().enumerate() {
                 if out[i].is_none()
                     && let Some(&k) = ask_idx.get(c.as_ref())

@@ -19,6 +19,10 @@ use crate::fxhash::{hash_bytes, hash_kind_bytes};
 const MAX_ENTRIES: usize = 1_000_000;
 const MAX_BYTES: usize = 256 << 20;
 
+/// The kind of a pair cached by [`Cache::insert_resolved`]: none a detector has (it is only
+/// in the token table, where kinds are not compared).
+const RESOLVED: KindId = KindId(u16::MAX);
+
 /// A cached pair, kept in the tables themselves with its hash: a probe compares hashes
 /// without leaving the table, and a hit reads the arena once. (Indexes into a separate list
 /// of entries cost one more cache miss per lookup, a third of the time of masking text whose
@@ -164,11 +168,7 @@ impl Cache {
         else {
             return;
         };
-        if self.by_value.len() >= MAX_ENTRIES
-            || self.arena.len() + value.len() + token.len() > MAX_BYTES
-        {
-            self.clear();
-        }
+        self.make_room(value.len() + token.len());
         let (vh, th) = (
             hash_kind_bytes(kind, value.as_bytes()),
             hash_bytes(token.as_bytes()),
@@ -201,6 +201,47 @@ impl Cache {
         self.by_value.insert_unique(vh, entry, |e| e.hash);
         self.by_token
             .insert_unique(th, Entry { hash: th, ..entry }, |e| e.hash);
+    }
+
+    /// Caches `token` → `value` for unmasking only: a pair resolved from the store, whose
+    /// kind the token does not tell, so it is never used to mask. A pair cached for the same
+    /// token is replaced, and an [`insert`](Self::insert) of the token replaces this one.
+    pub(super) fn insert_resolved(&mut self, value: &str, token: &str, at: Instant) {
+        let (Ok(value_len), Ok(token_len)) =
+            (u16::try_from(value.len()), u16::try_from(token.len()))
+        else {
+            return;
+        };
+        self.make_room(value.len() + token.len());
+        let th = hash_bytes(token.as_bytes());
+        let old = self
+            .by_token
+            .find(th, |e| e.hash == th && self.token_of(e) == token.as_bytes())
+            .copied();
+        if let Some(old) = old {
+            self.forget(&old);
+        }
+        let entry = Entry {
+            hash: th,
+            start: self.arena.len() as u32,
+            value_len,
+            token_len,
+            kind: RESOLVED,
+            age: u32::try_from(at.saturating_duration_since(self.born).as_secs())
+                .unwrap_or(u32::MAX),
+        };
+        self.arena.push_str(value);
+        self.arena.push_str(token);
+        self.by_token.insert_unique(th, entry, |e| e.hash);
+    }
+
+    /// Clears the cache if `bytes` more would take it past its bounds.
+    fn make_room(&mut self, bytes: usize) {
+        if self.by_value.len().max(self.by_token.len()) >= MAX_ENTRIES
+            || self.arena.len() + bytes > MAX_BYTES
+        {
+            self.clear();
+        }
     }
 
     /// Unlinks the pair `e` (from either table) from both tables (its bytes stay in the

@@ -136,6 +136,53 @@ impl MappingStore for DownStore {
     }
 }
 
+/// A memory store that counts the tokens it is asked to resolve.
+#[derive(Debug, Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    resolved: std::sync::atomic::AtomicUsize,
+}
+
+impl MappingStore for CountingStore {
+    fn claim(
+        &self,
+        ns: &crate::NamespaceId,
+        claims: &[Claim<'_>],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.inner.claim(ns, claims, ttl)
+    }
+    fn resolve(
+        &self,
+        ns: &crate::NamespaceId,
+        tokens: &[&str],
+        ttl: Duration,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.resolved
+            .fetch_add(tokens.len(), std::sync::atomic::Ordering::Relaxed);
+        self.inner.resolve(ns, tokens, ttl)
+    }
+}
+
+#[test]
+fn resolved_tokens_are_cached_for_unmasking_only() {
+    let counting = Arc::new(CountingStore::default());
+    let store: Arc<dyn MappingStore> = counting.clone();
+    let masked = masker("n", &store).mask(TEXT).unwrap().text().to_owned();
+    // another process: it knows the tokens only through the store, and asks for each once
+    let m = masker("n", &store);
+    let asked = || counting.resolved.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(m.unmask(&masked).unwrap(), TEXT);
+    assert_eq!(asked(), 3);
+    assert_eq!(m.unmask(&masked).unwrap(), TEXT);
+    let mut u = m.stream_unmasker();
+    let mut out = u.push(&masked).unwrap();
+    out.push_str(&u.finish().unwrap());
+    assert_eq!((out.as_str(), asked()), (TEXT, 3));
+    // masking gives the same tokens
+    assert_eq!(m.mask(TEXT).unwrap().text(), masked);
+}
+
 #[test]
 fn failing_store_fails_closed() {
     let m = Masker::builder()
