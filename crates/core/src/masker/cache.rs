@@ -163,54 +163,38 @@ impl Cache {
         let Ok(value) = std::str::from_utf8(value) else {
             return;
         };
-        let (Ok(value_len), Ok(token_len)) =
-            (u16::try_from(value.len()), u16::try_from(token.len()))
-        else {
-            return;
-        };
-        self.make_room(value.len() + token.len());
-        let (vh, th) = (
-            hash_kind_bytes(kind, value.as_bytes()),
-            hash_bytes(token.as_bytes()),
-        );
-        // forget an older pair for either side
-        let old_v = self
+        let vh = hash_kind_bytes(kind, value.as_bytes());
+        // forget an older pair for the value (`push` forgets the token's)
+        let old = self
             .by_value
             .find(vh, |e| {
                 e.hash == vh && e.kind == kind && self.value_of(e) == value.as_bytes()
             })
             .copied();
-        let old_t = self
-            .by_token
-            .find(th, |e| e.hash == th && self.token_of(e) == token.as_bytes())
-            .copied();
-        for old in [old_v, old_t].into_iter().flatten() {
+        if let Some(old) = old {
             self.forget(&old);
         }
-        let entry = Entry {
-            hash: vh,
-            start: self.arena.len() as u32,
-            value_len,
-            token_len,
-            kind,
-            age: u32::try_from(at.saturating_duration_since(self.born).as_secs())
-                .unwrap_or(u32::MAX),
-        };
-        self.arena.push_str(value);
-        self.arena.push_str(token);
-        self.by_value.insert_unique(vh, entry, |e| e.hash);
-        self.by_token
-            .insert_unique(th, Entry { hash: th, ..entry }, |e| e.hash);
+        if let Some(entry) = self.push(kind, value, token, at) {
+            self.by_value
+                .insert_unique(vh, Entry { hash: vh, ..entry }, |e| e.hash);
+        }
     }
 
     /// Caches `token` → `value` for unmasking only: a pair resolved from the store, whose
     /// kind the token does not tell, so it is never used to mask. A pair cached for the same
     /// token is replaced, and an [`insert`](Self::insert) of the token replaces this one.
     pub(super) fn insert_resolved(&mut self, value: &str, token: &str, at: Instant) {
+        self.push(RESOLVED, value, token, at);
+    }
+
+    /// Forgets the pair cached for `token`, appends `value` and `token` to the arena and
+    /// puts the new pair in the token table; returns it, or `None` when either is too long
+    /// to cache.
+    fn push(&mut self, kind: KindId, value: &str, token: &str, at: Instant) -> Option<Entry> {
         let (Ok(value_len), Ok(token_len)) =
             (u16::try_from(value.len()), u16::try_from(token.len()))
         else {
-            return;
+            return None;
         };
         self.make_room(value.len() + token.len());
         let th = hash_bytes(token.as_bytes());
@@ -226,13 +210,14 @@ impl Cache {
             start: self.arena.len() as u32,
             value_len,
             token_len,
-            kind: RESOLVED,
+            kind,
             age: u32::try_from(at.saturating_duration_since(self.born).as_secs())
                 .unwrap_or(u32::MAX),
         };
         self.arena.push_str(value);
         self.arena.push_str(token);
         self.by_token.insert_unique(th, entry, |e| e.hash);
+        Some(entry)
     }
 
     /// Clears the cache if `bytes` more would take it past its bounds.
