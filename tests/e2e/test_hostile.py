@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -27,10 +28,11 @@ MIB = 1 << 20
 
 
 def run_measured(args: list[str], stdin: Path, stdout: Path | None = None,
-                 env: dict | None = None, piped: bool = False) -> tuple[int, int, bytes]:
+                 env: dict | None = None, piped: bool = False) -> tuple[int, int, bytes, float]:
     """Runs the binary with `stdin` as its standard input (the file itself, or through `cat`
-    and a pipe); returns (exit code, peak RSS in KiB, stderr)."""
-    probe = ("import resource, subprocess, sys\n"
+    and a pipe); returns (exit code, peak RSS in KiB, stderr, seconds)."""
+    probe = ("import resource, subprocess, sys, time\n"
+             "t = time.perf_counter()\n"
              "with open(sys.argv[1], 'rb') as i, open(sys.argv[2], 'wb') as o:\n"
              "    if sys.argv[3] == 'pipe':\n"
              "        cat = subprocess.Popen(['cat'], stdin=i, stdout=subprocess.PIPE)\n"
@@ -39,12 +41,13 @@ def run_measured(args: list[str], stdin: Path, stdout: Path | None = None,
              "    else:\n"
              "        p = subprocess.run(sys.argv[4:], stdin=i, stdout=o, stderr=subprocess.PIPE)\n"
              "sys.stderr.buffer.write(p.stderr)\n"
-             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,\n"
+             "      time.perf_counter() - t)\n")
     out = subprocess.run([sys.executable, "-c", probe, str(stdin), str(stdout or os.devnull),
                           "pipe" if piped else "file", BIN, *args],
                          capture_output=True, env=env, timeout=600)
-    code, rss = out.stdout.split()
-    return int(code), int(rss), out.stderr
+    code, rss, seconds = out.stdout.split()
+    return int(code), int(rss), out.stderr, float(seconds)
 
 
 def write_line(path: Path, size: int) -> None:
@@ -73,9 +76,9 @@ def test_a_100_mb_line_is_scanned_in_bounded_memory(line100):
     # a regular file is mapped and its pages let go behind the scan; a pipe is read
     for piped in (False, True):
         for fmt in ("jsonl", "text"):
-            code, rss, _ = run_measured(["scan", "--format", fmt], line100, piped=piped)
+            code, rss, _, t = run_measured(["scan", "--format", fmt], line100, piped=piped)
             how = "piped" if piped else "file"
-            print("100 MB line (%s): scan --format %s peak RSS %d KiB" % (how, fmt, rss))
+            print("100 MB line (%s): scan --format %s peak RSS %d KiB, %.2f s" % (how, fmt, rss, t))
             assert code == 1
             assert rss < 48 * 1024, "scan used %d KiB" % rss
 
@@ -83,13 +86,13 @@ def test_a_100_mb_line_is_scanned_in_bounded_memory(line100):
 def test_a_100_mb_line_round_trips_in_bounded_memory(line100, tmp_path):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), AWSMASK_KEY=KEY)
     masked = tmp_path / "masked.txt"
-    code, rss, err = run_measured(["mask"], line100, masked, env)
-    print("100 MB line: mask (vault) peak RSS %d KiB" % rss)
+    code, rss, err, t = run_measured(["mask"], line100, masked, env)
+    print("100 MB line: mask (vault) peak RSS %d KiB, %.2f s" % (rss, t))
     assert code == 0, err
     assert rss < 96 * 1024, "mask used %d KiB" % rss
     back = tmp_path / "back.txt"
-    code, rss, err = run_measured(["unmask"], masked, back, env)
-    print("100 MB line: unmask (vault) peak RSS %d KiB" % rss)
+    code, rss, err, t = run_measured(["unmask"], masked, back, env)
+    print("100 MB line: unmask (vault) peak RSS %d KiB, %.2f s" % (rss, t))
     assert code == 0, err
     assert rss < 96 * 1024, "unmask used %d KiB" % rss
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
@@ -102,12 +105,12 @@ def test_megabytes_of_hex_digits_and_near_misses(tmp_path, alphabet):
     rng = random.Random(9)
     p = tmp_path / "runs.txt"
     p.write_text("".join(rng.choice(alphabet) for _ in range(16 * MIB)))
-    code, rss, _ = run_measured(["scan", "--format", "jsonl"], p)
-    print("16 MB of %r: scan peak RSS %d KiB" % (alphabet, rss))
+    code, rss, _, t = run_measured(["scan", "--format", "jsonl"], p)
+    print("16 MB of %r: scan peak RSS %d KiB, %.2f s" % (alphabet, rss, t))
     assert code in (0, 1)
     assert rss < 48 * 1024
-    code, rss, err = run_measured(["mask", "--store", "memory"], p)
-    print("16 MB of %r: mask peak RSS %d KiB" % (alphabet, rss))
+    code, rss, err, t = run_measured(["mask", "--store", "memory"], p)
+    print("16 MB of %r: mask peak RSS %d KiB, %.2f s" % (alphabet, rss, t))
     assert code == 0, err
     assert rss < 96 * 1024
 
@@ -118,8 +121,10 @@ def test_near_miss_identifiers_are_not_found(tmp_path):
             "i-xxxxxxxxxxxxxxxxx", "vpc-00000000q"]
     p = tmp_path / "near.txt"
     p.write_text(" ".join(near * 200_000))
+    t = time.perf_counter()
     out = subprocess.run([BIN, "scan", "--format", "jsonl"], stdin=p.open("rb"), capture_output=True,
                          timeout=600)
+    print("%d MB of near misses: scan %.2f s" % (p.stat().st_size >> 20, time.perf_counter() - t))
     assert out.returncode == 0, out.stdout[:500]
 
 
@@ -160,7 +165,10 @@ def test_deeply_nested_json_is_refused(proxied):
     for body in (b"[" * 1_000_000, b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
                  b'{"messages": [{"role": "user", "content": [' + b'{"type": "x", "a": ' * 300 +
                  b"1" + b"}" * 300 + b"]}]}"):
+        t = time.perf_counter()
         r = httpx.post(proxy.url + "/v1/messages", content=body, timeout=60)
+        print("JSON nested %d bytes deep: refused in %.3f s" % (body.count(b"[") + body.count(b"{"),
+                                                                time.perf_counter() - t))
         assert r.status_code == 400, r.text[:200]
         assert "nested too deeply" in r.json()["error"]["message"]
     assert stub.count() == before
@@ -172,6 +180,7 @@ def test_a_50_mb_event_streams_through(proxied):
     # three characters, so the text is sent whole by asking for a big chunk)
     big = "i-0123456789abcdef0 is down. " * (50 * MIB // 30)
     stub.delta_size = len(big) + 20
+    t = time.perf_counter()
     try:
         with httpx.stream("POST", proxy.url + "/v1/messages", timeout=300,
                           json={"model": "m", "max_tokens": 1, "stream": True,
@@ -182,6 +191,7 @@ def test_a_50_mb_event_streams_through(proxied):
                 if line.startswith("data: ") and "text_delta" in line:
                     text.append(json.loads(line[6:])["delta"]["text"])
         assert "".join(text) == "You said: " + big
+        print("50 MB request and 50 MB event through the proxy: %.2f s" % (time.perf_counter() - t))
     finally:
         stub.delta_size = 3
     # the event was held whole, a few times over (bytes, text, JSON, answer): not more
