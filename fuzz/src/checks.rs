@@ -55,8 +55,34 @@ fn plain_ids(h: &[u8]) -> Vec<(usize, usize)> {
     found
 }
 
+/// Access key ids found the plain way: `AKIA` or `ASIA` and 16 upper-case letters or
+/// digits, with no word byte on either side, and no character six times in a row (a
+/// placeholder such as `AKIAXXXXXXXXXXXXXXXX`).
+fn plain_keys(h: &[u8]) -> Vec<(usize, usize)> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut found = Vec::new();
+    for s in 0..h.len().saturating_sub(19) {
+        if !(h[s..].starts_with(b"AKIA") || h[s..].starts_with(b"ASIA"))
+            || (s > 0 && word(h[s - 1]))
+        {
+            continue;
+        }
+        let body = &h[s + 4..s + 20];
+        let repeated = body.windows(6).any(|w| w.iter().all(|&c| c == w[0]));
+        if body
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && !repeated
+            && h.get(s + 20).is_none_or(|&c| !word(c))
+        {
+            found.push((s, s + 20));
+        }
+    }
+    found
+}
+
 /// Detection, differential: the one-shot scan against a plain search for the simplest
-/// resource ids ([`plain_ids`]), against the stream scanner (any chunking, one
+/// resource ids ([`plain_ids`]) and access key ids ([`plain_keys`]), against the stream scanner (any chunking, one
 /// or three threads, picked by the first byte) and against the batched scan, plus the invariants of every result (sorted,
 /// not overlapping, on character boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
 pub fn detect(data: &[u8]) {
@@ -77,12 +103,15 @@ pub fn detect(data: &[u8]) {
     }
     // every id the plain search finds is a match or inside one (a host name, an ARN, a
     // bucket named after it), unless a match cut at `MAX_MATCH_LEN` ends inside it
-    for (s, e) in plain_ids(h) {
+    for (s, e) in plain_ids(h).into_iter().chain(plain_keys(h)) {
         let inside = one.iter().any(|m| m.start() <= s && e <= m.end());
         let cut = one
             .iter()
             .any(|m| m.len() == MAX_MATCH_LEN && m.start() < e && s < m.end());
-        assert!(inside || cut, "a plain resource id is not found");
+        assert!(
+            inside || cut,
+            "a plain resource id or access key id is not found"
+        );
     }
     let chunk = 1 + usize::from(ctl & 0x3f) * 3;
     let threads = if ctl & 0x40 != 0 { 3 } else { 1 };
