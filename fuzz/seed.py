@@ -4,6 +4,7 @@ from what earlier runs learnt, or from realistic input rather than from nothing;
 
     python3 fuzz/seed.py [TEXTS...]
     python3 fuzz/seed.py --save [TARGET...]
+    python3 fuzz/seed.py --add [TARGET...] [TEXTS...]
 
 An empty corpus gets the saved one, fuzz/corpora/<target>.tar.xz, when there is one: the
 corpus of earlier runs, minimized. `--save` minimizes each corpus (`cargo fuzz cmin`, which
@@ -14,8 +15,10 @@ TEXTS are JSON Lines files whose records carry a "text" field (the dev corpus) o
 files, one seed per non-empty line; by default ../shared/corpus/dev.jsonl beside the
 repository, if it is there. Every target gets the texts as they are; `messages_json` gets them
 inside Messages API requests and responses, `sse` inside a streamed response (text deltas of
-40 characters, then one byte that sets the chunk size). A corpus that already holds files is
-left alone: libFuzzer keeps what it learnt there.
+40 characters, thinking, tool use and citation events, then one byte that sets the chunk
+size). A corpus that already holds files is left alone: libFuzzer keeps what it learnt there.
+`--add` writes the text seeds into the corpora of the targets named (all by default) even
+when they hold files: new seed shapes for a corpus that goes on from earlier runs.
 """
 
 import io
@@ -86,15 +89,18 @@ def texts(paths):
 
 
 def request(i, text):
-    """A Messages API body around `text`, in one of three shapes."""
-    if i % 3 == 0:
+    """A Messages API body around `text`, in one of the shapes whose strings the helpers
+    pick out by where they sit: requests with text, tools, tool use and results, documents,
+    citations, thinking and blocks of unknown types, and responses."""
+    shape = i % 9
+    if shape == 0:
         return {
             "model": "claude",
             "max_tokens": 100,
             "system": "You help with AWS.",
             "messages": [{"role": "user", "content": text}],
         }
-    if i % 3 == 1:
+    if shape == 1:
         return {
             "model": "claude",
             "messages": [
@@ -102,26 +108,146 @@ def request(i, text):
                 {"role": "assistant", "content": "ok"},
             ],
         }
-    return {
-        "id": "msg_1",
-        "type": "message",
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-    }
+    if shape == 2:
+        return {
+            "id": "msg_1",
+            "type": "message",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+        }
+    if shape == 3:
+        return {
+            "model": "claude",
+            "tools": [
+                {
+                    "name": "aws",
+                    "description": text,
+                    "input_schema": {
+                        "type": "object",
+                        "title": "AWS call",
+                        "properties": {
+                            "id": {"type": "string", "enum": [text[:40], "none"], "default": "none"},
+                            "args": {"type": "array", "items": {"type": "string", "examples": [text[-40:]]}},
+                            "enum": {"type": "object", "const": {"k": text[:20]}},
+                        },
+                        "required": ["id"],
+                    },
+                    "input_examples": [{"id": text[:40]}],
+                },
+                {"type": "web_search_20250305", "name": "web_search", "max_uses": 2},
+            ],
+            "messages": [{"role": "user", "content": "go"}],
+        }
+    if shape == 4:
+        return {
+            "model": "claude",
+            "messages": [
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": text, "signature": "EqQBCkYI"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "aws",
+                     "input": {"command": text, text[:24]: [text[-24:], 1, None]}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": text},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": True,
+                     "content": [{"type": "text", "text": text},
+                                 {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                              "data": "iVBORw0KGgo="}}]},
+                ]},
+            ],
+        }
+    if shape == 5:
+        return {
+            "model": "claude",
+            "messages": [{"role": "user", "content": [
+                {"type": "document", "title": text[:30], "context": text[-30:],
+                 "source": {"type": "text", "media_type": "text/plain", "data": text}},
+                {"type": "document", "source": {"type": "content",
+                                                "content": [{"type": "text", "text": text}]}},
+                {"type": "search_result", "source": "https://example.com", "title": "t",
+                 "content": [{"type": "text", "text": text}]},
+            ]}],
+        }
+    if shape == 6:
+        return {
+            "model": "claude",
+            "messages": [{"role": "assistant", "content": [
+                {"type": "text", "text": "It says so.",
+                 "citations": [{"type": "char_location", "cited_text": text, "document_index": 0,
+                                "document_title": text[:30], "start_char_index": 0,
+                                "end_char_index": len(text)}]},
+                {"type": "redacted_thinking", "data": "opaque"},
+                {"type": "future_block", "id": "x", "body": {"note": text}},
+            ]}],
+        }
+    if shape == 7:
+        return {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": text, "signature": "sig"},
+                {"type": "text", "text": text,
+                 "citations": [{"type": "web_search_result_location", "url": "https://example.com",
+                                "title": text[:30], "cited_text": text, "encrypted_index": "Eo8BCi"}]},
+                {"type": "tool_use", "id": "toolu_1", "name": "aws", "input": {"q": text}},
+            ],
+            "stop_reason": "tool_use",
+        }
+    return {"type": "error", "error": {"type": "invalid_request_error", "message": text}}
+
+
+def sse_event(data):
+    return "event: " + data["type"] + "\ndata: " + json.dumps(data) + "\n\n"
 
 
 def stream(i, text):
-    """A streamed response whose text deltas make up `text`, then a chunk-size byte."""
-    events = ['event: message_start\ndata: {"type":"message_start","message":{"content":[]}}\n\n']
+    """A streamed response whose text deltas make up `text` (and in every other one a
+    thinking block, the same text as a tool's input in JSON deltas and a citation), then a
+    chunk-size byte."""
+    events = [sse_event({"type": "message_start", "message": {"content": []}})]
+    index = 0
+    if i % 2:
+        events.append(sse_event({"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "thinking", "thinking": ""}}))
+        events.append(sse_event({"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "thinking_delta", "thinking": text[:40]}}))
+        events.append(sse_event({"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "signature_delta", "signature": "EqQB"}}))
+        events.append(sse_event({"type": "content_block_stop", "index": 0}))
+        index = 1
+    events.append(sse_event({"type": "content_block_start", "index": index,
+                             "content_block": {"type": "text", "text": ""}}))
     for k in range(0, len(text), 40):
-        delta = {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": text[k : k + 40]},
-        }
-        events.append("event: content_block_delta\ndata: " + json.dumps(delta) + "\n\n")
-    events.append('event: message_stop\ndata: {"type":"message_stop"}\n\n')
+        events.append(sse_event({"type": "content_block_delta", "index": index,
+                                 "delta": {"type": "text_delta", "text": text[k : k + 40]}}))
+    if i % 2:
+        events.append(sse_event({"type": "content_block_delta", "index": index, "delta": {
+            "type": "citations_delta", "citation": {"type": "char_location", "cited_text": text[:60],
+                                                    "document_index": 0, "document_title": "doc"}}}))
+    events.append(sse_event({"type": "content_block_stop", "index": index}))
+    if i % 2:
+        index += 1
+        events.append(sse_event({"type": "content_block_start", "index": index, "content_block": {
+            "type": "tool_use", "id": "toolu_1", "name": "aws", "input": {}}}))
+        partial = json.dumps({"command": text})
+        for k in range(0, len(partial), 25):
+            events.append(sse_event({"type": "content_block_delta", "index": index, "delta": {
+                "type": "input_json_delta", "partial_json": partial[k : k + 25]}}))
+        events.append(sse_event({"type": "content_block_stop", "index": index}))
+    events.append(sse_event({"type": "message_delta", "delta": {"stop_reason": "end_turn"}}))
+    events.append(sse_event({"type": "message_stop"}))
     return "".join(events).encode() + bytes([i % 7])
+
+
+def fit(make, text):
+    """`make(text)`, with `text` cut short until the seed fits in `MAX_LEN` bytes (libFuzzer
+    would cut it anywhere, leaving JSON that is not)."""
+    data = make(text)
+    while len(data) > MAX_LEN and text:
+        text = text[: len(text) * 2 // 3]
+        data = make(text)
+    return data
 
 
 def seed_texts(paths):
@@ -141,24 +267,27 @@ def main():
     if sys.argv[1:2] == ["--save"]:
         save(sys.argv[2:] or TARGETS)
         return
-    paths = [pathlib.Path(p) for p in sys.argv[1:]]
+    add = sys.argv[1:2] == ["--add"]
+    args = sys.argv[2:] if add else sys.argv[1:]
+    targets = [a for a in args if a in TARGETS] or TARGETS
+    paths = [pathlib.Path(p) for p in args if p not in TARGETS]
     seeds = None
-    for target in TARGETS:
+    for target in targets:
         out = HERE / "corpus" / target
         out.mkdir(parents=True, exist_ok=True)
-        if any(out.iterdir()):
+        if any(out.iterdir()) and not add:
             print(f"{target}: {out} already holds a corpus, left alone")
             continue
         # texts given on the command line are used as they are
-        if not paths and restore(target, out):
+        if not add and not paths and restore(target, out):
             continue
         if seeds is None:
             seeds = seed_texts(paths)
         for i, text in enumerate(seeds):
             if target == "messages_json":
-                data = json.dumps(request(i, text), ensure_ascii=i % 2 == 0).encode()
+                data = fit(lambda t: json.dumps(request(i, t), ensure_ascii=i % 2 == 0).encode(), text)
             elif target == "sse":
-                data = stream(i, text)
+                data = fit(lambda t: stream(i, t), text)
             else:
                 data = text.encode()
             (out / f"seed-{i:05d}").write_bytes(data)
