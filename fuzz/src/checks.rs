@@ -82,9 +82,10 @@ fn plain_keys(h: &[u8]) -> Vec<(usize, usize)> {
 }
 
 /// Detection, differential: the one-shot scan against a plain search for the simplest
-/// resource ids ([`plain_ids`]) and access key ids ([`plain_keys`]), against the stream scanner (any chunking, one
-/// or three threads, picked by the first byte) and against the batched scan, plus the invariants of every result (sorted,
-/// not overlapping, on character boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
+/// resource ids ([`plain_ids`]) and access key ids ([`plain_keys`]), against the stream
+/// scanner (any chunking, one or three threads, picked by the first byte) and against the
+/// batched scan, plus the invariants of every result (sorted, not overlapping, on character
+/// boundaries of UTF-8 text, no longer than `MAX_MATCH_LEN`).
 pub fn detect(data: &[u8]) {
     let Some((&ctl, h)) = data.split_first() else {
         return;

@@ -613,10 +613,10 @@ fn unmask_events(masker: Masker, mut body: Incoming) -> Body {
 }
 
 /// Whether a request carries no body: none at all, or a length of 0. A body of unknown
-/// length counts as one, even if it turns out empty.
+/// length (chunked) counts as one, even if it turns out empty.
 fn has_no_body(body: &Incoming) -> bool {
     use hyper::body::Body as _;
-    body.is_end_stream() || body.size_hint().exact() == Some(0)
+    body.size_hint().exact() == Some(0)
 }
 
 fn full(bytes: Bytes) -> Body {

@@ -530,9 +530,9 @@ fn all_strings(node: &Node, keys: bool, out: &mut Vec<Str>) {
 /// The strings of a tool definition that people wrote: its `description`, its
 /// `input_examples` (member names too, as in a `tool_use` input), and in its `input_schema`
 /// (at any depth) every `description` and `title` and the values of `enum`, `const`,
-/// `default` and `examples`, which the model may write back into a `tool_use` input. A tool
-/// of a type this version does not know gives the `description`s and `title`s found at any
-/// depth.
+/// `default` and `examples`, which the model may write back into a `tool_use` input. Its
+/// other objects and arrays (those of tool types this version does not know) are read as
+/// schemas too.
 fn tool_strings(text: &str, tool: &Node, out: &mut Vec<Str>) {
     let Node::Object(members) = tool else { return };
     for (k, v) in members {

@@ -66,11 +66,10 @@ def _carries_body(request: Any) -> bool:
     return "transfer-encoding" in request.headers
 
 
-def _passes(request: Any, pass_unmasked: bool) -> bool:
-    """Whether a request that is not a Messages one may go as it is; raises if not."""
-    if pass_unmasked or not _carries_body(request):
-        return True
-    raise InputError(_UNMASKED)
+def _check_unmasked(request: Any, pass_unmasked: bool) -> None:
+    """Raises for a request that is not a Messages one and would take a body out unmasked."""
+    if not pass_unmasked and _carries_body(request):
+        raise InputError(_UNMASKED)
 
 
 def _decode(body: bytes) -> str:
@@ -154,7 +153,8 @@ def transports(http: ModuleType) -> Tuple[Any, Any]:
             self._pass_unmasked = pass_unmasked
 
         def handle_request(self, request: Any) -> Any:
-            if not _is_messages(request) and _passes(request, self._pass_unmasked):
+            if not _is_messages(request):
+                _check_unmasked(request, self._pass_unmasked)
                 return self._inner.handle_request(request)
             masked = self._masker.mask_request_json(_decode(request.read()))
             response = self._inner.handle_request(rebuilt(request, masked))
@@ -200,7 +200,8 @@ def transports(http: ModuleType) -> Tuple[Any, Any]:
             self._pass_unmasked = pass_unmasked
 
         async def handle_async_request(self, request: Any) -> Any:
-            if not _is_messages(request) and _passes(request, self._pass_unmasked):
+            if not _is_messages(request):
+                _check_unmasked(request, self._pass_unmasked)
                 return await self._inner.handle_async_request(request)
             loop = asyncio.get_running_loop()
             body = _decode(await request.aread())
