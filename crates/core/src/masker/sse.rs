@@ -135,6 +135,21 @@ impl SseUnmasker {
         Ok(out)
     }
 
+    /// Writes `event` again with the strings of its `data` at `spans` unmasked, all at once.
+    fn unmask_whole(
+        &self,
+        event: &str,
+        data: &str,
+        mut spans: Vec<json::Str>,
+        newline: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        spans.sort_unstable_by_key(|s| s.start);
+        let new = json::rewrite_with(data, &spans, |parts| self.masker.unmask_parts(parts))?;
+        write_event(event, &new, newline, out);
+        Ok(())
+    }
+
     /// Handles one whole event (with its closing blank line, when it has one).
     fn event(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         let text = std::str::from_utf8(raw)
@@ -183,9 +198,7 @@ impl SseUnmasker {
             };
             let mut spans = Vec::new();
             json::content_block(&data, block, &mut spans);
-            spans.sort_unstable_by_key(|s| s.start);
-            let new = json::rewrite_with(&data, &spans, |parts| self.masker.unmask_parts(parts))?;
-            write_event(text, &new, newline, out);
+            self.unmask_whole(text, &data, spans, newline, out)?;
         } else if root.is_type(&data, "content_block_delta") {
             let Some(delta) = root.get(&data, "delta") else {
                 out.extend_from_slice(raw);
@@ -197,10 +210,7 @@ impl SseUnmasker {
                 if let Some(c) = delta.get(&data, "citation") {
                     json::citation(&data, c, &mut spans);
                 }
-                spans.sort_unstable_by_key(|s| s.start);
-                let new =
-                    json::rewrite_with(&data, &spans, |parts| self.masker.unmask_parts(parts))?;
-                write_event(text, &new, newline, out);
+                self.unmask_whole(text, &data, spans, newline, out)?;
                 return Ok(());
             }
             let (kind, field) = if delta.is_type(&data, "text_delta") {
