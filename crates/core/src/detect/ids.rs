@@ -54,34 +54,60 @@ const PREFIXES: &[(&[u8], K, Body)] = &[
     (b"lt", K::LaunchTemplate, Body::Hex17),
     (b"eigw", K::EgressOnlyIgw, Body::Hex17),
     (b"sgr", K::SecurityGroupRule, Body::Hex17),
-    (b"fsmt", K::EfsMountTarget, Body::Hex17),
+    (b"fsmt", K::EfsMountTarget, Body::Hex8or17),
     (b"fsap", K::EfsAccessPoint, Body::Hex17),
-    (b"eni-attach", K::EniAttachment, Body::Hex17),
+    (b"eni-attach", K::EniAttachment, Body::Hex8or17),
     (b"key", K::KeyPairId, Body::Hex17),
-    (b"vpc-cidr-assoc", K::VpcCidrAssoc, Body::Hex17),
+    (b"vpc-cidr-assoc", K::VpcCidrAssoc, Body::Hex8or17),
+    (b"subnet-cidr-assoc", K::SubnetCidrAssoc, Body::Hex8or17),
+    (b"vpce-svc", K::VpceService, Body::Hex8or17),
+    (b"iip-assoc", K::IipAssoc, Body::Hex17),
+    (b"fl", K::FlowLog, Body::Hex8or17),
+    (b"cr", K::CapacityReservation, Body::Hex17),
+    (b"h", K::DedicatedHost, Body::Hex17),
+    (b"eice", K::InstanceConnectEndpoint, Body::Hex17),
     (b"sir", K::SpotRequest, Body::Alnum8),
     (b"db", K::RdsResourceId, Body::Upper26),
     (b"mrk", K::KmsKeyId, Body::Hex32),
 ];
 
+/// A prefix of [`PREFIXES`] as [`prefix_kind`] compares it.
+struct Packed {
+    /// its first 16 bytes
+    head: u128,
+    /// the rest (`subnet-cidr-assoc` is the one longer prefix)
+    tail: &'static [u8],
+    kind: K,
+    body: Body,
+}
+
 /// The kind and body of a resource id prefix (without its final `-`).
 fn prefix_kind(prefix: &[u8]) -> Option<(K, Body)> {
     // one packed compare per prefix of that length, instead of a slice compare per prefix
     // (the lookup runs for every `-` between letters)
-    static BY_LEN: std::sync::LazyLock<Vec<Vec<(u128, K, Body)>>> =
-        std::sync::LazyLock::new(|| {
-            let mut by_len = vec![Vec::new(); MAX_PREFIX + 1];
-            for &(p, kind, body) in PREFIXES {
-                by_len[p.len()].push((pack(p), kind, body));
-            }
-            by_len
-        });
+    static BY_LEN: std::sync::LazyLock<Vec<Vec<Packed>>> = std::sync::LazyLock::new(|| {
+        let mut by_len: Vec<Vec<Packed>> = (0..=MAX_PREFIX).map(|_| Vec::new()).collect();
+        for &(p, kind, body) in PREFIXES {
+            let tail = p.get(16..).unwrap_or_default();
+            by_len[p.len()].push(Packed {
+                head: pack(p),
+                tail,
+                kind,
+                body,
+            });
+        }
+        by_len
+    });
     let bucket = BY_LEN.get(prefix.len())?;
-    let key = pack(prefix);
-    bucket.iter().find(|e| e.0 == key).map(|e| (e.1, e.2))
+    let head = pack(prefix);
+    let tail = prefix.get(16..).unwrap_or_default();
+    bucket
+        .iter()
+        .find(|e| e.head == head && e.tail == tail)
+        .map(|e| (e.kind, e.body))
 }
 
-/// Up to 16 bytes as one number.
+/// The first 16 bytes (or fewer) as one number.
 fn pack(p: &[u8]) -> u128 {
     let mut b = [0u8; 16];
     let n = p.len().min(16);
@@ -90,7 +116,7 @@ fn pack(p: &[u8]) -> u128 {
 }
 
 /// The longest prefix in `PREFIXES`.
-const MAX_PREFIX: usize = 14;
+const MAX_PREFIX: usize = 17;
 
 /// Phrases that make a UUID a KMS key id when they directly precede it.
 const KMS_CONTEXT: &[&[u8]] = &[
