@@ -217,11 +217,15 @@ fn prefixed_id(h: &[u8], d: usize, sink: &mut Sink) -> Option<usize> {
     // leave hex letters glued to the prefix). Past `s + 5` none can: the byte before is a
     // letter or `-` of the run, and the backslash or `%` of an escape would be inside it.
     for start in s..d.min(s + 6) {
-        if !left_ok(h, start) || (start > 0 && h[start - 1] == b'-') {
+        let after_underscore = start > 0 && h[start - 1] == b'_';
+        if !(left_ok(h, start) || after_underscore) || (start > 0 && h[start - 1] == b'-') {
             continue;
         }
         let prefix = &h[start..d];
         if prefix == b"ip" {
+            if after_underscore {
+                return None;
+            }
             let end = ip_host(h, d + 1)?;
             sink.push(start, end, K::Ec2Hostname);
             return Some(end);
@@ -281,14 +285,19 @@ fn region_named_bucket(h: &[u8], d: usize) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// Where a resource id's body that starts at `b` ends, if it has the shape `body` and then
+/// a boundary. A `_` is one on either side of a resource id (the id in a file or key name:
+/// `snap-0a1b2c3d4e5f60718_copy.json`, `prod_vpc-0a1b2c3d`): the masker widens the match to
+/// the whole word, which comes back as one token.
 fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
+    let ends = |e: usize| right_ok(h, e) || h.get(e) == Some(&b'_');
     // AWS documentation writes 17-digit ids as 10 hex digits and `EXAMPLE`
     // (`vpc-0a60eb65b4EXAMPLE`); they are documentation example values, labeled like
     // `AKIAIOSFODNN7EXAMPLE`
     if matches!(body, Body::Hex8or17 | Body::Hex17)
         && run(h, b, 11, is_lower_hex) == 10
         && h[b + 10..].starts_with(b"EXAMPLE")
-        && right_ok(h, b + 17)
+        && ends(b + 17)
     {
         return Some(b + 17);
     }
@@ -315,7 +324,7 @@ fn body_end(h: &[u8], b: usize, body: Body) -> Option<usize> {
             (n == 26 && body.iter().any(u8::is_ascii_digit)).then_some(b + n)?
         }
     };
-    right_ok(h, end).then_some(end)
+    ends(end).then_some(end)
 }
 
 /// `ip-10-0-1-23`, the short EC2 host name (the long forms `ip-….ec2.internal` and

@@ -2,7 +2,8 @@
 
 use super::Sink;
 use super::bytes::{
-    ends_with_ci, is_hex, is_word, left_ok, right_ok, run, skip_separators_back, word_before,
+    ends_with_ci, is_hex, is_known_region, is_word, left_ok, right_ok, run, skip_separators_back,
+    word_before,
 };
 use crate::catalogue::K;
 
@@ -125,7 +126,10 @@ fn number_at(h: &[u8], mut s: usize, sink: &mut Sink) -> usize {
         }
         return i;
     }
-    if len == 12 && right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i) {
+    if len == 12
+        && ((right_ok(h, i) && !continues_number(h, i) && account_context_ok(h, s, i))
+            || log_file_name_at(h, i))
+    {
         sink.push(s, i, K::AccountId);
     } else if len == 4 {
         if let Some(end) = dashed_account(h, s) {
@@ -188,6 +192,24 @@ fn account_context_ok(h: &[u8], s: usize, e: usize) -> bool {
     let end = skip_separators_back(h, s, 4);
     let w = word_before(h, end);
     !NOT_ACCOUNT_WORDS.iter().any(|x| w.eq_ignore_ascii_case(x))
+}
+
+/// Whether the 12 digits before `i` start the name of a log file that AWS delivers to S3:
+/// `<account>_<service>_<region>_...` (`123456789012_CloudTrail_us-east-2_20150801T0210Z_…`,
+/// `…_elasticloadbalancing_…`, `…_vpcflowlogs_…`), which `aws s3 ls` of a log bucket lists.
+fn log_file_name_at(h: &[u8], i: usize) -> bool {
+    if h.get(i) != Some(&b'_') {
+        return false;
+    }
+    let service = run(h, i + 1, 32, |c| c.is_ascii_alphabetic() || c == b'-');
+    let r = i + 1 + service;
+    if service < 3 || h.get(r) != Some(&b'_') {
+        return false;
+    }
+    let region = run(h, r + 1, 24, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'
+    });
+    h.get(r + 1 + region) == Some(&b'_') && is_known_region(&h[r + 1..r + 1 + region])
 }
 
 /// `1234-5678-9012`, the console's form of an account id.

@@ -699,9 +699,16 @@ fn identifiers_glued_to_a_word_or_to_each_other_come_back() {
             "ok so queue Ahttps://us-east-1.queue.amazonaws.com/465336455084/zenith_onboarding_jobs` has 40k",
             "amazonaws.com",
         ),
+        // a resource id or an account id in a file name: masked with the word around it
+        ("x i-0123456789abcdef0_suffix and more", "0123456789abcdef0"),
+        ("and prefix_vpc-0a1b2c3d", "0a1b2c3d"),
         (
-            "x i-0123456789abcdef0_suffix and prefix_vpc-0a1b2c3d",
-            "amazonaws.com",
+            "2015-08-01 02:10:44  5214 111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz",
+            "111122223333",
+        ),
+        (
+            "123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz",
+            "1234abcd",
         ),
         ("LOG_GROUP=######## then ################ end", "#"),
         ("LOG_GROUP=/aws/x#y then /aws/x#y/aws/x#y end", "#"),
