@@ -889,9 +889,11 @@ impl Detector {
         }
         let to = to.min(h.len()).max(from);
         let region = &h[from..to];
+        // a path segment counts (`GET /acme-orders-archive?versioning` in an S3 access log
+        // line that names the bucket); a part of a longer dashed or dotted name does not
         let alone = |s: usize, e: usize| {
             bytes::left_ok(h, s)
-                && (s == 0 || !matches!(h[s - 1], b'-' | b'.' | b'/'))
+                && (s == 0 || !matches!(h[s - 1], b'-' | b'.'))
                 && bytes::right_ok(h, e)
                 && !(e < h.len() && h[e] == b'-')
                 && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric())

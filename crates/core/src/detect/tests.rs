@@ -253,6 +253,17 @@ fn names_known_by_where_they_stand() {
     let m = det.find_iter(text.as_bytes()).collect::<Vec<_>>();
     let m = Detector::propagate(text.as_bytes(), m, &[], 0, text.len());
     assert_eq!(m.len(), 2);
+    // a path segment too (an S3 access log line names its bucket, then requests it), but not
+    // a part of a longer dashed or dotted name
+    let text = "{\"Bucket\": \"acme-orders-archive\"} \"GET /acme-orders-archive?versioning\" \
+                acme-orders-archive-old x.acme-orders-archive";
+    let m = det.find_iter(text.as_bytes()).collect::<Vec<_>>();
+    let m = Detector::propagate(text.as_bytes(), m, &[], 0, text.len());
+    let at: Vec<usize> = m.iter().map(Match::start).collect();
+    assert_eq!(
+        at,
+        [text.find("acme").unwrap(), text.find("/acme").unwrap() + 1]
+    );
 }
 
 #[test]
@@ -721,7 +732,7 @@ fn propagation_matches_a_plain_search(names: &[String]) {
             for (at, _) in text[from..to].match_indices(n.as_str()) {
                 let (at, e) = (from + at, from + at + n.len());
                 let alone = bytes::left_ok(h, at)
-                    && (at == 0 || !matches!(h[at - 1], b'-' | b'.' | b'/'))
+                    && (at == 0 || !matches!(h[at - 1], b'-' | b'.'))
                     && bytes::right_ok(h, e)
                     && !(e < h.len() && h[e] == b'-')
                     && !(e + 1 < h.len() && h[e] == b'.' && h[e + 1].is_ascii_alphanumeric());
