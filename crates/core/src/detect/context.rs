@@ -117,6 +117,17 @@ pub(crate) static CONTEXTS: &[Context] = &[
     c("secret_key", K::SecretAccessKey, Mode::Key),
     c("secretkey", K::SecretAccessKey, Mode::Key),
     c("secret access key", K::SecretAccessKey, Mode::Prose),
+    // `secret: …`, `AWS_SECRET=…`, `Secret Key: …`, `aws configure set aws_secret_access_key …`
+    c("secret", K::SecretAccessKey, Mode::Key),
+    c("secret", K::SecretAccessKey, Mode::Prose),
+    c("secret key", K::SecretAccessKey, Mode::Prose),
+    c("aws_secret_access_key", K::SecretAccessKey, Mode::Prose),
+    c("--secret-access-key", K::SecretAccessKey, Mode::Flag),
+    c("--aws-secret-access-key", K::SecretAccessKey, Mode::Flag),
+    c("--secret-key", K::SecretAccessKey, Mode::Flag),
+    c("aws_session_token", K::SessionToken, Mode::Prose),
+    c("--session-token", K::SessionToken, Mode::Flag),
+    c("--aws-session-token", K::SessionToken, Mode::Flag),
     c("aws_session_token", K::SessionToken, Mode::Key),
     c("sessiontoken", K::SessionToken, Mode::Key),
     c("session_token", K::SessionToken, Mode::Key),
@@ -964,7 +975,11 @@ fn context_value(h: &[u8], s: usize, e: usize, ctx: &Context) -> Option<(usize, 
             return None;
         }
         // `aws lambda get-function`: the CLI's service name, not a phrase about a resource
-        if ctx.mode == Mode::Prose && super::bytes::ends_with_ci(h, s, b"aws ") {
+        // (`AWS secret key: …` is one about a secret)
+        if ctx.mode == Mode::Prose
+            && !matches!(ctx.kind, K::SecretAccessKey | K::SessionToken)
+            && super::bytes::ends_with_ci(h, s, b"aws ")
+        {
             return None;
         }
         // `EKS cluster: name` is the prose phrase's, not a generic `cluster:` key's
@@ -1088,7 +1103,8 @@ fn value_start(h: &[u8], mut i: usize, mode: Mode) -> Option<usize> {
                     return None;
                 }
                 assign = true;
-                i += 1;
+                // `key => v` (Ruby, PHP)
+                i += if h[i..].starts_with(b"=>") { 2 } else { 1 };
             }
             b' ' | b'\t' => {
                 space = true;
