@@ -454,7 +454,7 @@ fn classify_aws_host(h: &[u8], s: usize, e: usize, l: &Labels<'_>, sink: &mut Si
             return;
         }
     }
-    let kind = if n >= 3 && last == b"rds" {
+    let kind = if n >= 3 && matches!(last, b"rds" | b"docdb" | b"neptune") {
         Some(K::RdsEndpoint)
     } else if n >= 3 && last == b"cache" {
         Some(K::ElasticacheEndpoint)
@@ -477,6 +477,8 @@ fn classify_aws_host(h: &[u8], s: usize, e: usize, l: &Labels<'_>, sink: &mut Si
         Some(K::EfsDns)
     } else if n >= 4 && last == b"vpce" {
         Some(K::VpceDns)
+    } else if resource_endpoint(l) {
+        Some(K::ResourceEndpoint)
     } else if (n == 2 && l.get(0) == b"sqs" && is_region(l.get(1)))
         || (n == 1 && l.get(0) == b"queue")
         || (n == 2 && l.get(1) == b"queue")
@@ -488,6 +490,35 @@ fn classify_aws_host(h: &[u8], s: usize, e: usize, l: &Labels<'_>, sink: &mut Si
     };
     if let Some(kind) = kind {
         sink.push(s, e, kind);
+    }
+}
+
+/// Whether the labels before `amazonaws.com` name a customer's resource on a service whose
+/// host names carry one: `cluster.id.region.redshift`, `workgroup.account.region.redshift-
+/// serverless`, `broker.mq.region`, `b-1.cluster.id.c2.kafka.region`, `prefix-ats.iot.region`
+/// (the account's own IoT endpoint), `api.appsync-api.region`, `fs-….fsx.region`,
+/// `domain-account.d.codeartifact.region`. The services' own endpoints
+/// (`redshift.us-east-1`, `data-ats.iot.us-east-1`) name nothing.
+fn resource_endpoint(l: &Labels<'_>) -> bool {
+    let n = l.len();
+    let (last, second) = (l.rev(0), l.rev(1));
+    let first = l.get(0);
+    let alnum = |s: &[u8], len: usize| {
+        s.len() == len
+            && s.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    match () {
+        () if matches!(last, b"redshift" | b"redshift-serverless") => n >= 4,
+        () if !is_region(last) => false,
+        () if matches!(second, b"mq" | b"fsx") => n == 3,
+        () if matches!(second, b"kafka" | b"kafka-serverless") => n >= 4,
+        () if second == b"iot" => n == 3 && alnum(first.strip_suffix(b"-ats").unwrap_or(first), 14),
+        () if matches!(second, b"appsync-api" | b"appsync-realtime-api") => {
+            n == 3 && alnum(first, 26)
+        }
+        () if second == b"codeartifact" => n >= 4 && l.rev(2) == b"d",
+        () => false,
     }
 }
 
