@@ -508,17 +508,19 @@ fn resource_endpoint(l: &Labels<'_>) -> bool {
             && s.iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     };
-    match () {
-        () if matches!(last, b"redshift" | b"redshift-serverless") => n >= 4,
-        () if !is_region(last) => false,
-        () if matches!(second, b"mq" | b"fsx") => n == 3,
-        () if matches!(second, b"kafka" | b"kafka-serverless") => n >= 4,
-        () if second == b"iot" => n == 3 && alnum(first.strip_suffix(b"-ats").unwrap_or(first), 14),
-        () if matches!(second, b"appsync-api" | b"appsync-realtime-api") => {
-            n == 3 && alnum(first, 26)
-        }
-        () if second == b"codeartifact" => n >= 4 && l.rev(2) == b"d",
-        () => false,
+    if matches!(last, b"redshift" | b"redshift-serverless") {
+        return n >= 4 && is_region(second);
+    }
+    if !is_region(last) {
+        return false;
+    }
+    match second {
+        b"mq" | b"fsx" => n == 3,
+        b"kafka" | b"kafka-serverless" => n >= 4,
+        b"iot" => n == 3 && alnum(first.strip_suffix(b"-ats").unwrap_or(first), 14),
+        b"appsync-api" | b"appsync-realtime-api" => n == 3 && alnum(first, 26),
+        b"codeartifact" => n >= 4 && l.rev(2) == b"d",
+        _ => false,
     }
 }
 

@@ -217,15 +217,13 @@ fn prefixed_id(h: &[u8], d: usize, sink: &mut Sink) -> Option<usize> {
     // leave hex letters glued to the prefix). Past `s + 5` none can: the byte before is a
     // letter or `-` of the run, and the backslash or `%` of an escape would be inside it.
     for start in s..d.min(s + 6) {
-        let after_underscore = start > 0 && h[start - 1] == b'_';
+        let prefix = &h[start..d];
+        // a resource id may follow a `_` (see `body_end`); a host name may not
+        let after_underscore = start > 0 && h[start - 1] == b'_' && prefix != b"ip";
         if !(left_ok(h, start) || after_underscore) || (start > 0 && h[start - 1] == b'-') {
             continue;
         }
-        let prefix = &h[start..d];
         if prefix == b"ip" {
-            if after_underscore {
-                return None;
-            }
             let end = ip_host(h, d + 1)?;
             sink.push(start, end, K::Ec2Hostname);
             return Some(end);
