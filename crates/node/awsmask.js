@@ -19,13 +19,44 @@ function withCode(err) {
   return err
 }
 
-const { Masker } = native
+// A lone surrogate (half of a UTF-16 pair) has no UTF-8 form: the addon would be handed U+FFFD
+// in its place, and the text would not come back as it went in. Such text is refused.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+function notWellFormed(text) {
+  if (typeof text !== 'string') return null
+  if (typeof text.isWellFormed === 'function' ? text.isWellFormed() : !LONE_SURROGATE.test(text)) {
+    return null
+  }
+  const err = new Error(
+    `the text is not valid Unicode: a lone surrogate at UTF-16 offset ${text.search(LONE_SURROGATE)}`
+  )
+  err.code = 'INVALID_INPUT'
+  return err
+}
+
+const { Masker, StreamUnmasker } = native
 for (const name of ['mask', 'unmask', 'maskRequestJson', 'unmaskResponseJson']) {
   const raw = Masker.prototype[name]
   Masker.prototype[name] = function (text) {
+    const bad = notWellFormed(text)
+    if (bad) return Promise.reject(bad)
     return raw.call(this, text).catch((err) => {
       throw withCode(err)
     })
+  }
+}
+for (const [cls, names] of [
+  [Masker, ['maskSync', 'unmaskSync', 'maskRequestJsonSync', 'unmaskResponseJsonSync']],
+  [StreamUnmasker, ['push']],
+]) {
+  for (const name of names) {
+    const raw = cls.prototype[name]
+    cls.prototype[name] = function (text) {
+      const bad = notWellFormed(text)
+      if (bad) throw bad
+      return raw.call(this, text)
+    }
   }
 }
 

@@ -22,6 +22,20 @@ test('Promise and Sync variants agree', async () => {
   assert.equal(m.unmaskSync(m.maskSync(TEXT)), TEXT)
 })
 
+test('a lone surrogate is refused, never replaced', async () => {
+  // it has no UTF-8 form: passed on, it would come back as U+FFFD
+  const m = new Masker()
+  for (const bad of ['i-0123456789abcdef0 \ud800 x', 'x \udc00', 'end \ud83d']) {
+    await assert.rejects(m.mask(bad), (e) => e.code === 'INVALID_INPUT' && /UTF-16 offset/.test(e.message))
+    await assert.rejects(m.unmask(bad), (e) => e.code === 'INVALID_INPUT')
+    assert.throws(() => m.maskSync(bad), (e) => e.code === 'INVALID_INPUT')
+    assert.throws(() => m.streamUnmasker().push(bad), (e) => e.code === 'INVALID_INPUT')
+  }
+  // pairs and a real U+FFFD are text like any other
+  const ok = 'ok \ud83d\ude00 i-0123456789abcdef0 \ufffd'
+  assert.equal(await m.unmask(await m.mask(ok)), ok)
+})
+
 test('scan gives UTF-16 offsets', () => {
   const text = '한국어 😀 i-0123456789abcdef0 and 🎉 vpc-0a1b2c3d'
   const found = new Masker().scan(text)
