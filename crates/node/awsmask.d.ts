@@ -7,7 +7,9 @@ export * from './index'
 
 /**
  * A Transform stream that unmasks text as it flows (for example a model's streamed answer),
- * holding back only what may be the start of a token.
+ * holding back only what may be the start of a token. It takes strings or bytes; bytes are
+ * decoded as UTF-8 across chunks (a character split between two comes out whole), and bytes
+ * that are not UTF-8, or a stream that ends inside a character, fail it with `INVALID_INPUT`.
  */
 export declare function createUnmaskStream(masker: Masker): Transform
 

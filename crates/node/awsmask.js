@@ -67,18 +67,33 @@ for (const [cls, names] of [
  */
 function createUnmaskStream(masker) {
   const unmasker = masker.streamUnmasker()
+  // bytes are decoded across chunks (a character may be split between two), strictly (invalid
+  // UTF-8 is an error, not U+FFFD) and keeping a byte order mark: the text comes out as it went in
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  const decode = (bytes, stream) => {
+    try {
+      return decoder.decode(bytes, { stream })
+    } catch (err) {
+      const bad = new Error(
+        stream ? 'the stream is not valid UTF-8' : 'the stream ends inside a UTF-8 character'
+      )
+      bad.code = 'INVALID_INPUT'
+      throw bad
+    }
+  }
   return new Transform({
     decodeStrings: false,
     transform(chunk, encoding, callback) {
       try {
-        callback(null, unmasker.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')))
+        callback(null, unmasker.push(typeof chunk === 'string' ? chunk : decode(chunk, true)))
       } catch (err) {
         callback(withCode(err))
       }
     },
     flush(callback) {
       try {
-        callback(null, unmasker.finish())
+        const rest = decode(undefined, false)
+        callback(null, (rest ? unmasker.push(rest) : '') + unmasker.finish())
       } catch (err) {
         callback(withCode(err))
       }

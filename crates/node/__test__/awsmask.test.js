@@ -76,6 +76,33 @@ test('the Transform stream unmasks any chunking', async () => {
   }
 })
 
+test('the Transform stream takes bytes split anywhere, strictly', async () => {
+  // a character split between two chunks comes out whole, a byte order mark stays, and
+  // bytes that are not UTF-8 are an error rather than U+FFFD
+  const m = new Masker()
+  const text = '\ufeffcafé ' + TEXT + ' 日本語 😀 '
+  const bytes = Buffer.from(m.maskSync(text.repeat(5)))
+  for (let round = 0; round < 20; round++) {
+    const chunks = []
+    for (let i = 0; i < bytes.length; ) {
+      const n = 1 + Math.floor(Math.random() * 7)
+      chunks.push(bytes.subarray(i, i + n))
+      i += n
+    }
+    let out = ''
+    for await (const piece of Readable.from(chunks).pipe(createUnmaskStream(m))) out += piece
+    assert.equal(out, text.repeat(5))
+  }
+  for (const [bad, says] of [
+    [[Buffer.from([0x61, 0xff, 0x62])], /not valid UTF-8/],
+    [[Buffer.from('ok '), Buffer.from([0xe6, 0x97])], /ends inside a UTF-8 character/],
+  ]) {
+    await assert.rejects(async () => {
+      for await (const piece of Readable.from(bad).pipe(createUnmaskStream(m))) void piece
+    }, (e) => e.code === 'INVALID_INPUT' && says.test(e.message))
+  }
+})
+
 test('errors carry codes and no secrets', async () => {
   assert.throws(() => new Masker({ store: 'ftp://x' }), (e) => e.code === 'INVALID_CONFIG')
   assert.throws(() => new Masker({ key: 'sekrit' }), (e) => e.code === 'INVALID_CONFIG' && !e.message.includes('sekrit'))
