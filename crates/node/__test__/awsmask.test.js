@@ -60,18 +60,23 @@ test('namespaces are isolated, one key gives one token', () => {
   assert.equal(b.unmaskSync(masked), masked)
 })
 
+/** A string or bytes cut into pieces of 1 to `max` units, at random places. */
+function randomChunks(whole, max) {
+  const chunks = []
+  for (let i = 0; i < whole.length; ) {
+    const n = 1 + Math.floor(Math.random() * max)
+    chunks.push(whole.subarray ? whole.subarray(i, i + n) : whole.slice(i, i + n))
+    i += n
+  }
+  return chunks
+}
+
 test('the Transform stream unmasks any chunking', async () => {
   const m = new Masker()
   const masked = m.maskSync(TEXT.repeat(20))
   for (let round = 0; round < 20; round++) {
-    const chunks = []
-    for (let i = 0; i < masked.length; ) {
-      const n = 1 + Math.floor(Math.random() * 12)
-      chunks.push(masked.slice(i, i + n))
-      i += n
-    }
     let out = ''
-    for await (const piece of Readable.from(chunks).pipe(createUnmaskStream(m))) out += piece
+    for await (const piece of Readable.from(randomChunks(masked, 12)).pipe(createUnmaskStream(m))) out += piece
     assert.equal(out, TEXT.repeat(20))
   }
 })
@@ -83,14 +88,8 @@ test('the Transform stream takes bytes split anywhere, strictly', async () => {
   const text = '\ufeffcafé ' + TEXT + ' 日本語 😀 '
   const bytes = Buffer.from(m.maskSync(text.repeat(5)))
   for (let round = 0; round < 20; round++) {
-    const chunks = []
-    for (let i = 0; i < bytes.length; ) {
-      const n = 1 + Math.floor(Math.random() * 7)
-      chunks.push(bytes.subarray(i, i + n))
-      i += n
-    }
     let out = ''
-    for await (const piece of Readable.from(chunks).pipe(createUnmaskStream(m))) out += piece
+    for await (const piece of Readable.from(randomChunks(bytes, 7)).pipe(createUnmaskStream(m))) out += piece
     assert.equal(out, text.repeat(5))
   }
   for (const [bad, says] of [
