@@ -23,16 +23,20 @@ function withCode(err) {
 // in its place, and the text would not come back as it went in. Such text is refused.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
+function inputError(message) {
+  const err = new Error(message)
+  err.code = 'INVALID_INPUT'
+  return err
+}
+
 function notWellFormed(text) {
   if (typeof text !== 'string') return null
   if (typeof text.isWellFormed === 'function' ? text.isWellFormed() : !LONE_SURROGATE.test(text)) {
     return null
   }
-  const err = new Error(
+  return inputError(
     `the text is not valid Unicode: a lone surrogate at UTF-16 offset ${text.search(LONE_SURROGATE)}`
   )
-  err.code = 'INVALID_INPUT'
-  return err
 }
 
 const { Masker, StreamUnmasker } = native
@@ -74,11 +78,9 @@ function createUnmaskStream(masker) {
     try {
       return decoder.decode(bytes, { stream })
     } catch (err) {
-      const bad = new Error(
+      throw inputError(
         stream ? 'the stream is not valid UTF-8' : 'the stream ends inside a UTF-8 character'
       )
-      bad.code = 'INVALID_INPUT'
-      throw bad
     }
   }
   return new Transform({
@@ -92,8 +94,9 @@ function createUnmaskStream(masker) {
     },
     flush(callback) {
       try {
-        const rest = decode(undefined, false)
-        callback(null, (rest ? unmasker.push(rest) : '') + unmasker.finish())
+        // every whole character went out with its chunk: what is left is a cut one, or nothing
+        decode(undefined, false)
+        callback(null, unmasker.finish())
       } catch (err) {
         callback(withCode(err))
       }
